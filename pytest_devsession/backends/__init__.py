@@ -1,0 +1,1 @@
+"""Capture services behind one small interface (see ``base``)."""

@@ -1,0 +1,3 @@
+from .backend import HeadSpinBackend
+
+__all__ = ["HeadSpinBackend"]

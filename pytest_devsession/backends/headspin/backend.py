@@ -1,0 +1,148 @@
+"""HeadSpin as a capture backend (seeds 000 and 001, routes in ``routes``)."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
+from . import routes
+from .client import Client
+
+
+def _platform(raw: dict) -> str:
+    kind = str(raw.get("device_type") or raw.get("os") or raw.get("platform") or "").lower()
+    return "ios" if kind in ("ios", "iphone", "ipad", "idevice") else "android" if kind else "unknown"
+
+
+class HeadSpinBackend:
+    name = "headspin"
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+        self.client = Client(settings.api_url, settings.token.reveal(), timeout=settings.request_timeout)
+        self._userflows: dict[str, str] = {}
+        self._userflow_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # devices -----------------------------------------------------------
+    def devices(self) -> dict[str, Device]:
+        body = self.client.request("GET", routes.DEVICES, action="list devices")
+        raw = body.get("devices") if isinstance(body, dict) else None
+        if not isinstance(raw, list):
+            raise BackendError("the device list has no 'devices' array; is --devsession-api-url a HeadSpin API?",
+                               action="list devices")
+        found: dict[str, Device] = {}
+        for entry in raw:
+            if not isinstance(entry, dict) or not entry.get("serial") or not entry.get("hostname"):
+                continue
+            address = f"{entry['serial']}@{entry['hostname']}"
+            found[address] = Device(address=address, serial=str(entry["serial"]), hostname=str(entry["hostname"]),
+                                    platform=_platform(entry), device_id=entry.get("device_id"),
+                                    owner=entry.get("owner_email"))
+        return found
+
+    def lock(self, device: Device) -> None:
+        body = self._lock_call(device, "lock")
+        if isinstance(body, dict) and body.get("status") not in (0, "0", None) and not body.get("status_code") == 200:
+            raise DeviceUnavailable(str(body.get("message") or body.get("status") or "Did not lock."),
+                                    action=f"lock {device.address}")
+
+    def unlock(self, device: Device) -> None:
+        self._lock_call(device, "unlock")
+
+    def _lock_call(self, device: Device, verb: str):
+        action = f"{verb} {device.address}"
+        if device.platform in ("android", "ios"):
+            path = routes.lock(device.platform, device.serial) if verb == "lock" else routes.unlock(device.platform, device.serial)
+            return self.client.request("POST", path, action=action)
+        path = routes.LOCK_BY_ID if verb == "lock" else routes.UNLOCK_BY_ID
+        return self.client.request("POST", path, action=action, json={"device_id": device.device_id or device.serial})
+
+    # capture -----------------------------------------------------------
+    def start_capture(self, device: Device, options: CaptureOptions) -> str:
+        body = {"session_type": "capture", "device_address": device.address, "nowait": True,
+                "capture_video": True, "capture_network": True}
+        if options.mitm_ignore:
+            body["mitm_ignore"] = list(options.mitm_ignore)
+        if options.network_keep_in_session_patterns:
+            body["network_keep_in_session_patterns"] = list(options.network_keep_in_session_patterns)
+        # Sent once: a retried create could open two sessions on the device.
+        answer = self.client.request("POST", routes.SESSIONS, action="start capture", idempotent=False, json=body)
+        session_id = answer.get("session_id") if isinstance(answer, dict) else None
+        if not session_id:
+            raise BackendError(f"the answer to session create has no session_id: {str(answer)[:200]}",
+                               action="start capture")
+        return str(session_id)
+
+    def wait_ready(self, session_id: str, deadline: float) -> None:
+        self.client.poll(routes.timestamps(session_id), action="wait for capture to be ready",
+                         done=lambda body: True, deadline=deadline)
+
+    def stop_capture(self, session_id: str, deadline: float) -> None:
+        # PATCH to inactive is idempotent, so it may be retried.
+        self.client.request("PATCH", routes.session(session_id), action="stop capture",
+                            json={"active": False, "nowait": True})
+        self.client.poll(routes.timestamps(session_id), action="wait for capture to complete",
+                         done=lambda body: "capture-complete" in body, deadline=deadline)
+
+    # results -----------------------------------------------------------
+    def annotate(self, session_id: str, annotation: Annotation) -> None:
+        self.client.request("POST", routes.description(session_id), action="name the session",
+                            json={"name": annotation.name, "description": annotation.description})
+        if annotation.tags:
+            self.client.request("POST", routes.tags(session_id), action="tag the session", idempotent=False,
+                                json=[{key: value} for key, value in annotation.tags.items()])
+
+    def _userflow_id(self, name: str, description: str | None) -> str:
+        with self._userflow_lock:
+            if name not in self._userflows:
+                body = {"name": name}
+                if description:
+                    body["description"] = description
+                # PUT answers the existing flow when one has that name: safe to retry.
+                answer = self.client.request("PUT", routes.USERFLOWS, action=f"create user flow {name!r}", json=body)
+                flow_id = answer.get("user_flow_id") if isinstance(answer, dict) else None
+                if not flow_id:
+                    raise BackendError(f"no user_flow_id in the answer: {str(answer)[:200]}", action="create user flow")
+                self._userflows[name] = str(flow_id)
+            return self._userflows[name]
+
+    def report_status(self, session_id: str, userflow: str, description: str | None,
+                      status: str, message: str | None) -> None:
+        flow_id = self._userflow_id(userflow, description)
+        body = {"session_id": session_id, "status": status}
+        if message:
+            body["status_message"] = message
+        self.client.request("POST", routes.userflow_sessions(flow_id), action=f"join user flow {userflow!r}",
+                            json=body)
+
+    def upload_measurements(self, session_id: str, userflow: str, measurements: list[dict]) -> None:
+        flow_id = self._userflow_id(userflow, None)
+        data = [{k: v for k, v in m.items() if v is not None} for m in measurements]
+        self.client.request("POST", routes.session_measurements(flow_id, session_id),
+                            action="upload measurements", idempotent=False, json={"data": data})
+
+    def download(self, session_id: str, ext: str, dest: Path) -> int:
+        partial = dest.with_name(dest.name + ".part")
+        response = self.client.request("GET", routes.download(session_id, ext), action=f"download {ext}",
+                                       expect_json=False, stream=True)
+        size = 0
+        try:
+            with response, open(partial, "wb") as out:
+                for chunk in response.iter_content(64 * 1024):
+                    out.write(chunk)
+                    size += len(chunk)
+            expected = response.headers.get("Content-Length")
+            if expected is not None and expected.isdigit() and int(expected) != size and "Content-Encoding" not in response.headers:
+                raise BackendError(f"the download was cut short ({size} of {expected} bytes)", action=f"download {ext}")
+            os.replace(partial, dest)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return size
+
+    def session_url(self, session_id: str) -> str:
+        return routes.ui_session(self.settings.ui_url, session_id)

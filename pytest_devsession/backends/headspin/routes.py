@@ -1,0 +1,66 @@
+"""Every HeadSpin route the plugin calls, in one place (see docs/headspin-routes.md).
+
+Paths are relative to the API base URL (``.../v0``). Confidence in each is noted
+where the public documentation leaves it open.
+"""
+from urllib.parse import quote
+
+
+def _q(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+DEVICES = "/devices"
+
+
+def lock(platform: str, serial: str) -> str:
+    # code: third-party clients; by platform
+    return f"/adb/{_q(serial)}/lock" if platform == "android" else f"/idevice/{_q(serial)}/lock"
+
+
+def unlock(platform: str, serial: str) -> str:
+    return f"/adb/{_q(serial)}/unlock" if platform == "android" else f"/idevice/{_q(serial)}/unlock"
+
+
+LOCK_BY_ID = "/devices/lock"
+UNLOCK_BY_ID = "/devices/unlock"
+SESSIONS = "/sessions"
+
+
+def session(session_id: str) -> str:
+    return f"/sessions/{_q(session_id)}"
+
+
+def timestamps(session_id: str) -> str:
+    return f"/sessions/{_q(session_id)}/timestamps"
+
+
+def description(session_id: str) -> str:
+    return f"/sessions/{_q(session_id)}/description"
+
+
+def tags(session_id: str) -> str:
+    return f"/sessions/tags/{_q(session_id)}"
+
+
+def download(session_id: str, ext: str) -> str:
+    return f"/sessions/{_q(session_id)}.{ext}"
+
+
+USERFLOWS = "/userflows"
+
+
+def userflow_sessions(user_flow_id: str) -> str:
+    return f"/userflows/{_q(user_flow_id)}/sessions"
+
+
+def userflow_session(user_flow_id: str, session_id: str) -> str:
+    return f"/userflows/{_q(user_flow_id)}/sessions/{_q(session_id)}"
+
+
+def session_measurements(user_flow_id: str, session_id: str) -> str:
+    return f"/userflows/{_q(user_flow_id)}/sessions/{_q(session_id)}/measurements"
+
+
+def ui_session(ui_url: str, session_id: str) -> str:
+    return f"{ui_url.rstrip('/')}/sessions/{_q(session_id)}/waterfall"

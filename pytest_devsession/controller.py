@@ -1,0 +1,359 @@
+"""The per-run and per-test lifecycle of capture sessions.
+
+Registered as a named plugin only when ``--devsession`` is on. Per-run state
+(the backend, the devices this process holds, the sessions still open) lives
+here; per-test state lives in ``item.stash``; only plain dicts go on reports.
+
+Around a test: lock (once per device) → start → wait until ready → test →
+stop → wait until complete → name, tags, status, measurements → downloads.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import markers, outcome
+from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
+                            DeviceUnavailable)
+from .handle import DevSession, handle_key
+from .reporting import html as html_report
+from .reporting import junit, manifest, summary
+
+
+class DevSessionWarning(UserWarning):
+    """Something went wrong after a test ran; the test's outcome is unchanged."""
+
+
+@dataclass
+class TestState:
+    session_id: str
+    device: Device
+    folder: Path
+    options: markers.TestOptions
+
+
+options_key = pytest.StashKey[markers.TestOptions]()
+state_key = pytest.StashKey[TestState]()
+reports_key = pytest.StashKey[list]()
+
+
+def folder_name(nodeid: str) -> str:
+    """A file name that is safe on every OS and never leaves its parent folder."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", nodeid).strip("._-") or "test"
+    if len(name) > 100:
+        name = name[:90].rstrip("._-") + "-" + hashlib.sha1(nodeid.encode()).hexdigest()[:8]
+    return name
+
+
+class Controller:
+    def __init__(self, config: pytest.Config, settings) -> None:
+        self.config = config
+        self.settings = settings
+        workerinput = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        self.is_xdist_main = (not self.is_worker and getattr(config.option, "dist", "no") != "no"
+                              and bool(getattr(config.option, "numprocesses", 0)))
+        if self.is_xdist_main and settings.devices and config.option.numprocesses > len(settings.devices):
+            raise pytest.UsageError(
+                f"pytest-devsession: -n {config.option.numprocesses} starts more xdist workers than there are "
+                f"devices ({len(settings.devices)}: {', '.join(settings.devices)}); each worker needs its own "
+                "device: pass one --devsession-device per worker or lower -n"
+            )
+        index = int(re.sub(r"\D", "", workerinput["workerid"]) or 0) if self.is_worker else 0
+        self.pool_device = settings.devices[index] if index < len(settings.devices) else None
+        self.backend = None
+        self.known: dict[str, Device] = {}
+        self.locked: dict[str, Device] = {}
+        self.lock_errors: dict[str, str] = {}
+        self.open: dict[str, str] = {}
+        self.records: list[dict] = []
+        self.run_problems: list[str] = []
+        self.folders: dict[str, str] = {}
+        self.manifest_path: Path | None = None
+
+    # run ---------------------------------------------------------------
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        backend = self.config.hook.pytest_devsession_make_backend(settings=self.settings, config=self.config)
+        if backend is None:
+            raise pytest.UsageError(f"pytest-devsession: --devsession-backend: no plugin provides {self.settings.backend!r}")
+        self.backend = backend
+        try:
+            self.known = backend.devices()
+        except AuthenticationError as exc:
+            raise pytest.UsageError(f"pytest-devsession: {exc.message}") from None
+        except BackendError as exc:
+            raise pytest.UsageError(
+                f"pytest-devsession: --devsession-api-url: cannot list devices at {self.settings.api_url}: {exc}"
+            ) from None
+        unknown = [d for d in self.settings.devices if d not in self.known]
+        if unknown:
+            raise pytest.UsageError(
+                f"pytest-devsession: --devsession-device: {', '.join(unknown)} unknown to {self.settings.api_url}; "
+                f"its devices are: {', '.join(sorted(self.known)) or 'none'}"
+            )
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        errors = []
+        for item in items:
+            try:
+                options = markers.parse(item)
+            except markers.MarkerError as exc:
+                errors.append(f"{item.nodeid}: {exc}")
+                continue
+            if options.device and options.device not in self.known:
+                errors.append(f"{item.nodeid}: @pytest.mark.devsession(device={options.device!r}) is unknown to "
+                              f"{self.settings.api_url}; its devices are: {', '.join(sorted(self.known))}")
+            item.stash[options_key] = options
+        if errors:
+            raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(errors))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.release_all()
+        if not self.is_worker:
+            try:
+                self.manifest_path = manifest.write(self.settings.artifacts_dir, self.records)
+            except OSError as exc:
+                self.run_problems.append(f"cannot write manifest.json: {exc}")
+
+    def pytest_unconfigure(self) -> None:
+        self.release_all()
+        if self.backend is not None:
+            self.backend.close()
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.is_worker:
+            return
+        records = self.records
+        summary.write(terminalreporter, records, self.config.option.verbose > 0,
+                      str(self.manifest_path) if self.manifest_path else None)
+        for problem in self.run_problems:
+            terminalreporter.line(f"  run: {problem}", yellow=True)
+
+    def release_all(self) -> None:
+        """Stop every capture still open and unlock every device: the run's leases."""
+        for session_id in list(self.open):
+            try:
+                self.backend.stop_capture(session_id, time.monotonic() + min(self.settings.ready_timeout, 60))
+            except Exception as exc:  # noqa: BLE001 - reported, never raised at the end of a run
+                self.run_problems.append(f"could not stop capture {session_id}: {exc}")
+            finally:
+                self.open.pop(session_id, None)
+        for address, device in list(self.locked.items()):
+            try:
+                self.backend.unlock(device)
+            except Exception as exc:  # noqa: BLE001
+                self.run_problems.append(f"could not unlock {address}: {exc}")
+            finally:
+                self.locked.pop(address, None)
+
+    # test --------------------------------------------------------------
+    def _options(self, item: pytest.Item) -> markers.TestOptions:
+        if options_key not in item.stash:
+            item.stash[options_key] = markers.parse(item)
+        return item.stash[options_key]
+
+    def wants_capture(self, options: markers.TestOptions) -> bool:
+        return options.capture and (self.settings.capture == "all" or options.marked)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        # The same item can run again (reruns): start from a clean slate.
+        item.stash[reports_key] = []
+        item.stash[handle_key] = DevSession(nodeid=item.nodeid)
+        if state_key in item.stash:
+            del item.stash[state_key]
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # A plain implementation: it runs after the skip marks (tryfirst) and
+        # before the test's fixtures, so skipped tests open no capture.
+        options = self._options(item)
+        handle = item.stash[handle_key]
+        handle.userflow = options.userflow or self.settings.userflow
+        if not self.wants_capture(options):
+            return
+        address = options.device or self.pool_device
+        device = self._lock(address)
+        folder = self._folder(item)
+        try:
+            session_id = self.backend.start_capture(device, CaptureOptions(
+                options.mitm_ignore, options.network_keep_in_session_patterns))
+        except AuthenticationError as exc:
+            self._stop_run(exc)
+        except BackendError as exc:
+            pytest.fail(f"pytest-devsession could not start a capture on {address}: {exc}", pytrace=False)
+        item.stash[state_key] = TestState(session_id, device, folder, options)
+        self.open[session_id] = item.nodeid
+        handle.session_id, handle.device_address, handle.artifacts_dir = session_id, address, folder
+        handle.url = self.backend.session_url(session_id)
+        try:
+            self.backend.wait_ready(session_id, time.monotonic() + self.settings.ready_timeout)
+        except AuthenticationError as exc:
+            self._stop_run(exc)
+        except BackendError as exc:
+            pytest.fail(f"pytest-devsession: capture {session_id} on {address} did not become ready within "
+                        f"{self.settings.ready_timeout:g} s (--devsession-ready-timeout): {exc}", pytrace=False)
+        self.config.hook.pytest_devsession_session_started(item=item, session_id=session_id, device_address=address)
+
+    def _stop_run(self, exc: AuthenticationError):
+        pytest.exit(f"pytest-devsession: {exc.message}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def _lock(self, address: str) -> Device:
+        if address in self.locked:
+            return self.locked[address]
+        if address in self.lock_errors:
+            pytest.fail(self.lock_errors[address], pytrace=False)
+        device = self.known[address]
+        # The lease is ours from the moment we ask: an answer lost on the way
+        # must still be unlocked at the end (unlocking a free device is harmless).
+        self.locked[address] = device
+        try:
+            self.backend.lock(device)
+        except AuthenticationError as exc:
+            self._stop_run(exc)
+        except BackendError as exc:
+            self.locked.pop(address, None)
+            self.lock_errors[address] = self._busy_message(address, exc)
+            pytest.fail(self.lock_errors[address], pytrace=False)
+        return device
+
+    def _busy_message(self, address: str, exc: BackendError) -> str:
+        message = f"pytest-devsession: cannot lock {address}: {exc}"
+        if isinstance(exc, DeviceUnavailable):
+            try:
+                free = [a for a, d in self.backend.devices().items() if not d.owner and a not in self.locked]
+            except BackendError:
+                free = []
+            message += f". Free devices: {', '.join(sorted(free)) or 'none'}"
+        return message
+
+    def _folder(self, item: pytest.Item) -> Path:
+        name = folder_name(item.nodeid)
+        runs = sum(1 for nodeid in self.folders.values() if nodeid == item.nodeid)
+        if runs:  # a retry of the same test keeps its own folder
+            name = f"{name}-run{runs + 1}"
+        while name in self.folders and self.folders[name] != item.nodeid:
+            name = f"{name}-{hashlib.sha1(item.nodeid.encode()).hexdigest()[:6]}"
+        self.folders[name] = item.nodeid
+        folder = self.settings.artifacts_dir / name
+        if folder.exists():  # evidence of an earlier run must not pass for this one's
+            shutil.rmtree(folder, ignore_errors=True)
+        return folder
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call):
+        report = yield
+        item.stash.setdefault(reports_key, []).append(report)
+        if report.when == "teardown":
+            record = self.finish(item)
+            if record is not None:
+                self._attach(item, report, record)
+        return report
+
+    def pytest_runtest_logreport(self, report) -> None:
+        record = getattr(report, "devsession", None)
+        if report.when == "teardown" and record:
+            self.records.append(record)
+
+    def finish(self, item: pytest.Item) -> dict | None:
+        """Close the test's capture and deliver its results; never raises for a service's failure."""
+        state = item.stash.get(state_key, None)
+        handle = item.stash.get(handle_key, None)
+        measurements = list(handle.measurements) if handle else []
+        if state is None and not measurements:
+            return None
+        status, message = outcome.decide(item.stash.get(reports_key, []))
+        record = {
+            "nodeid": item.nodeid, "backend": self.backend.name if state else None,
+            "session_id": state.session_id if state else None,
+            "device_address": state.device.address if state else None,
+            "userflow": handle.userflow if handle else None,
+            "status": status, "status_message": message,
+            "url": handle.url if handle else None,
+            "artifacts": {}, "artifact_bytes": 0, "measurements": measurements,
+            "measurements_uploaded": False, "problems": [],
+        }
+        if state is not None:
+            self._close_capture(item, state, record)
+        elif measurements:
+            record["problems"].append("measurements not uploaded: the test ran without a capture session")
+        self.config.hook.pytest_devsession_session_finished(item=item, record=record)
+        for problem in record["problems"]:
+            warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: {problem}"), stacklevel=1)
+        return record
+
+    def _close_capture(self, item: pytest.Item, state: TestState, record: dict) -> None:
+        problems = record["problems"]
+        session_id = state.session_id
+
+        def step(label, action) -> bool:
+            try:
+                action()
+                return True
+            except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+                problems.append(f"{label}: {exc}")
+                return False
+
+        stopped = step("stop capture", lambda: self.backend.stop_capture(
+            session_id, time.monotonic() + self.settings.ready_timeout))
+        if stopped:
+            self.open.pop(session_id, None)
+        tags = {"outcome": (record["status"] or "unknown").lower()}
+        if self.settings.build_id:
+            tags["build"] = self.settings.build_id
+        doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
+        step("name the session", lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
+        userflow = record["userflow"]
+        if userflow:
+            step("set the user flow status", lambda: self.backend.report_status(
+                session_id, userflow, state.options.userflow_description, record["status"], record["status_message"]))
+            if record["measurements"]:
+                record["measurements_uploaded"] = step("upload measurements", lambda: self.backend.upload_measurements(
+                    session_id, userflow, record["measurements"]))
+        elif record["measurements"]:
+            problems.append(f"{len(record['measurements'])} measurement(s) not uploaded: the test has no user flow "
+                            "(add @pytest.mark.userflow or --devsession-userflow)")
+        mode = self.settings.download
+        if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED):
+            return
+        if not stopped:
+            problems.append("artifacts not downloaded: the capture did not complete")
+            return
+        exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
+        if exts:
+            try:
+                state.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                problems.append(f"cannot create {state.folder}: {exc}")
+                return
+        for ext in exts:
+            dest = state.folder / f"session.{ext}"
+
+            def fetch(ext=ext, dest=dest):
+                record["artifact_bytes"] += self.backend.download(session_id, ext, dest)
+                record["artifacts"][ext] = str(dest.resolve())
+
+            step(f"download {ext}", fetch)
+        if record["artifacts"]:
+            self.config.hook.pytest_devsession_artifacts_collected(
+                item=item, record=record, artifacts=dict(record["artifacts"]))
+
+    def _attach(self, item: pytest.Item, report, record: dict) -> None:
+        props = junit.properties(record)
+        item.user_properties.extend(props)
+        report.user_properties.extend(props)
+        lines = junit.attachment_lines(record)
+        if lines:
+            report.sections.append(("Captured stdout devsession", lines))
+        report.devsession = record
+        if self.config.pluginmanager.has_plugin("html"):
+            htmlpath = getattr(self.config.option, "htmlpath", None)
+            report_dir = Path(htmlpath).resolve().parent if htmlpath else None
+            report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)

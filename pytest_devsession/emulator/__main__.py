@@ -1,0 +1,118 @@
+"""python -m pytest_devsession.emulator [options] [-- COMMAND ...]
+
+Without a command: serve the emulated HeadSpin API until Ctrl-C.
+With a command: serve it while COMMAND runs with HEADSPIN_API_URL, HEADSPIN_API_TOKEN,
+DEVSESSION_BACKEND and DEVSESSION_DEVICES pointing at it, then exit with its code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_devsession.emulator",
+        description="Serve an offline emulation of the HeadSpin API; with '-- COMMAND ...', "
+                    "run COMMAND against it and exit with its exit code.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: 0, any free port)")
+    parser.add_argument("--token", help="API token to accept (default: a random one)")
+    parser.add_argument("--token-file", help="write the accepted token to this file (mode 0600)")
+    parser.add_argument("--device", action="append", default=[], metavar="SERIAL@HOST[:platform]",
+                        help="a device to serve, platform android (default) or ios; repeatable "
+                             "(default: two Android devices and one iOS device)")
+    parser.add_argument("--ready-delay", type=float, default=0.05, metavar="S",
+                        help="seconds a capture takes to start (default: 0.05)")
+    parser.add_argument("--complete-delay", type=float, default=0.05, metavar="S",
+                        help="seconds a capture takes to complete after a stop (default: 0.05)")
+    return parser
+
+
+def _write_token(path: str, token: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run(command: list, env: dict) -> int:
+    try:
+        code = subprocess.run(command, env=env).returncode
+    except FileNotFoundError:
+        print(f"emulator: command not found: {command[0]}", file=sys.stderr)
+        return 127
+    except KeyboardInterrupt:
+        return 130
+    return code if code >= 0 else 128 - code
+
+
+def main(argv: list | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, command = argv[:split], argv[split + 1:]
+    parser = _parser()
+    args = parser.parse_args(argv)
+
+    from .server import HeadSpinEmulator
+
+    token = args.token or secrets.token_hex(16)
+    try:
+        emulator = HeadSpinEmulator(args.host, args.port, token, args.ready_delay, args.complete_delay,
+                                    devices=args.device or None)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.token_file:
+        _write_token(args.token_file, token)
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    addresses = list(emulator.devices)
+    try:
+        if command:
+            env = dict(os.environ)
+            env.pop("HEADSPIN_UI_URL", None)
+            env.update({
+                "HEADSPIN_API_URL": emulator.url,
+                "HEADSPIN_API_TOKEN": token,
+                "DEVSESSION_BACKEND": "headspin",
+                "DEVSESSION_DEVICES": "\n".join(addresses),
+            })
+            return _run(command, env)
+        if args.token:
+            where = "the --token value"
+        elif args.token_file:
+            where = f"the token in {args.token_file}"
+        else:
+            where = "the token (random: pass --token or --token-file to know it)"
+        print(f"HeadSpin emulator at {emulator.url} serving {', '.join(addresses)}; "
+              f"set HEADSPIN_API_URL={emulator.url} and HEADSPIN_API_TOKEN to {where}. Ctrl-C stops it.",
+              flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        forever = threading.Event()
+        try:
+            while not forever.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

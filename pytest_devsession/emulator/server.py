@@ -1,0 +1,328 @@
+"""HeadSpinEmulator: the emulated HeadSpin API on a threaded local HTTP server."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import socket
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import routes
+from .handlers import Request, Response, error_response, json_response
+from .models import DEFAULT_DEVICES, ApiError, Fault, Org, parse_device
+
+_MAX_BODY = 64 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "HeadSpinEmulator/1.0"
+    sys_version = ""
+    timeout = 60  # an idle keep-alive connection is closed after this
+
+    def log_message(self, format, *args):  # no access log on stderr
+        pass
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _dispatch(self) -> None:
+        emulator: HeadSpinEmulator = self.server.emulator
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        api_path = path[3:] if path.startswith("/v0/") else None
+        method = "GET" if self.command == "HEAD" else self.command
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            self.close_connection = True
+            return self._finish(emulator, error_response(400, str(exc)))
+
+        fault = emulator._org_call(emulator._org.take_fault, method, api_path if api_path is not None else path)
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            else:
+                return self._finish(emulator, _fault_response(fault))
+        if not emulator._authorized(self.headers.get("Authorization", "")):
+            return self._finish(emulator, error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"}))
+        if api_path is None:
+            return self._finish(emulator, error_response(404, f"No route for {method} {path}: the API is under /v0."))
+        request = Request(method, api_path, parse_qs(split.query, keep_blank_values=True), body, emulator.url)
+        try:
+            with emulator._org.lock:
+                handler, request.params = routes.resolve(method, api_path)
+                response = handler(emulator._org, request)
+        except ApiError as exc:
+            response = error_response(exc.status_code, exc.message)
+        except Exception as exc:  # an emulator bug: say so instead of hanging the client
+            traceback.print_exc(file=sys.stderr)
+            response = error_response(500, f"Internal emulator error: {exc!r}")
+        self._finish(emulator, response)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline().strip():
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        length = int(raw)  # ValueError: a bad Content-Length
+        if not 0 <= length <= _MAX_BODY:
+            raise ValueError(f"Bad Content-Length {raw!r}.")
+        return self.rfile.read(length)
+
+    def _finish(self, emulator: HeadSpinEmulator, response: Response) -> None:
+        emulator._log_request(self.command, self.path, None if response.drop else response.status)
+        if response.drop:
+            self.close_connection = True
+            return
+        try:
+            self.send_response(response.status)
+            if response.content_type:
+                self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                view = memoryview(response.body)
+                for start in range(0, len(view), 64 * 1024):
+                    self.wfile.write(view[start:start + 64 * 1024])
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+def _fault_response(fault: Fault) -> Response:
+    if fault.kind == "drop":
+        return Response(status=0, drop=True)
+    if fault.kind == "retry_after":
+        return error_response(429, "Too Many Requests", {"Retry-After": str(fault.retry_after)})
+    if fault.body is None:
+        return error_response(fault.status, "Injected fault")
+    if isinstance(fault.body, (bytes, str)):
+        body = fault.body.encode() if isinstance(fault.body, str) else fault.body
+        return Response(fault.status, body, "text/plain; charset=utf-8")
+    return json_response(fault.body, fault.status)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() closes connections and joins workers itself
+
+    def __init__(self, address, emulator: HeadSpinEmulator):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.emulator = emulator
+        self._connections: set = set()
+        self._workers: set = set()
+        self._tracking = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address):
+        worker = threading.Thread(target=self._work, args=(request, client_address),
+                                  name=f"headspin-emulator:{self.server_address[1]}:{client_address[1]}", daemon=True)
+        with self._tracking:
+            self._connections.add(request)
+            self._workers.add(worker)
+        worker.start()
+
+    def _work(self, request, client_address):
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            with self._tracking:
+                self._connections.discard(request)
+                self._workers.discard(threading.current_thread())
+
+    def close_all(self, timeout: float = 5.0) -> None:
+        with self._tracking:
+            connections, workers = list(self._connections), list(self._workers)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for worker in workers:
+            worker.join(timeout)
+
+
+def _format_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class HeadSpinEmulator:
+    """An offline HeadSpin API: ``with HeadSpinEmulator() as emu: requests.get(emu.url + "/devices", ...)``.
+
+    State moves on with time: a capture session is "starting" for ``ready_delay``
+    seconds, then "active"; after a stop it is "stopping" for ``complete_delay``
+    seconds, then "complete". ``devices`` (addresses ``serial@host[:platform]``)
+    replaces the default devices; ``clock`` replaces ``time.time``.
+    """
+
+    DEFAULT_DEVICES = [f"{serial}@{host}" for serial, host, _platform in DEFAULT_DEVICES]
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+                 ready_delay: float = 0.05, complete_delay: float = 0.05, *, devices=None, clock=None):
+        self.host = host
+        self.port = port
+        self.token = token or secrets.token_hex(16)
+        specs = DEFAULT_DEVICES if devices is None else [parse_device(d) for d in devices]
+        self._org = Org(clock or time.time, ready_delay, complete_delay, specs)
+        self._requests: list = []
+        self._requests_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+
+    def __repr__(self):
+        where = self.url if self._server else "not started"
+        return f"<HeadSpinEmulator {where}>"
+
+    def __enter__(self) -> HeadSpinEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # lifecycle
+
+    def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("HeadSpinEmulator is already running")
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._serve, name=f"headspin-emulator:{self.port}", daemon=True)
+        self._thread.start()
+        if not self.ready.wait(10):
+            raise RuntimeError("HeadSpinEmulator did not start")
+
+    def _serve(self) -> None:
+        self.ready.set()
+        self._server.serve_forever(poll_interval=0.05)
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.close_all()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+        self.ready.clear()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("HeadSpinEmulator is not running: call start() first")
+        return f"http://{_format_host(self.host)}:{self.port}/v0"
+
+    # state, for tests
+
+    def reset(self) -> None:
+        """Back to the start: default devices, no sessions, flows, faults or logged requests."""
+        with self._org.lock:
+            self._org.reset()
+        with self._requests_lock:
+            self._requests.clear()
+
+    @property
+    def ready_delay(self) -> float:
+        return self._org.ready_delay
+
+    @ready_delay.setter
+    def ready_delay(self, value: float) -> None:
+        with self._org.lock:
+            self._org.ready_delay = value
+
+    @property
+    def complete_delay(self) -> float:
+        return self._org.complete_delay
+
+    @complete_delay.setter
+    def complete_delay(self, value: float) -> None:
+        with self._org.lock:
+            self._org.complete_delay = value
+
+    @property
+    def flaky_capture_setup(self) -> bool:
+        return self._org.flaky_capture_setup
+
+    @flaky_capture_setup.setter
+    def flaky_capture_setup(self, value: bool) -> None:
+        with self._org.lock:
+            self._org.flaky_capture_setup = bool(value)
+
+    @property
+    def devices(self) -> dict:
+        return self._org.devices
+
+    @property
+    def sessions(self) -> dict:
+        with self._org.lock:
+            self._org.advance()
+            return self._org.sessions
+
+    @property
+    def userflows(self) -> dict:
+        return self._org.userflows
+
+    @property
+    def faults(self) -> list:
+        return self._org.faults
+
+    @property
+    def requests(self) -> list:
+        """(method, path with query, status) per request; status None for a dropped connection."""
+        return self._requests
+
+    def add_device(self, serial: str, hostname: str = "127.0.0.1", platform: str = "android",
+                   locked_by: str | None = None) -> str:
+        with self._org.lock:
+            return self._org.add_device(serial, hostname, platform, locked_by)
+
+    def add_fault(self, fault: Fault) -> Fault:
+        with self._org.lock:
+            self._org.faults.append(fault)
+        return fault
+
+    def userflow_by_name(self, name: str):
+        with self._org.lock:
+            return self._org.userflow_by_name(name)
+
+    # used by the request handler
+
+    def _org_call(self, func, *args):
+        with self._org.lock:
+            return func(*args)
+
+    def _authorized(self, header: str) -> bool:
+        scheme, _, credentials = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self.token.encode())
+
+    def _log_request(self, method: str, path: str, status: int | None) -> None:
+        # Never keep a secret: a token someone put in the URL is masked.
+        with self._requests_lock:
+            self._requests.append((method, path.replace(self.token, "***"), status))
+
+
+__all__ = ["HeadSpinEmulator", "Fault"]

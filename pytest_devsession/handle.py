@@ -1,0 +1,56 @@
+"""The object the ``devsession`` fixture hands to a test."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+MAX_KEY_LENGTH = 255
+MAX_TEXT_LENGTH = 1024
+
+
+@dataclass
+class DevSession:
+    """The test's capture session.
+
+    ``session_id``, ``device_address``, ``url`` and ``artifacts_dir`` are None when
+    the test runs without a capture (``--devsession`` off, or capture opted out).
+    """
+
+    nodeid: str
+    session_id: str | None = None
+    device_address: str | None = None
+    url: str | None = None
+    artifacts_dir: Path | None = None
+    userflow: str | None = None
+    measurements: list[dict] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.session_id is not None
+
+    def measure(self, key: str, value, units: str | None = None, type: str | None = None) -> None:
+        """Record a custom measurement; it is uploaded to the session's user flow after the test."""
+        if not isinstance(key, str) or not key.strip():
+            raise TypeError(f"devsession.measure(key=...) must be a non-empty string, got {key!r}")
+        if len(key) > MAX_KEY_LENGTH:
+            raise ValueError(f"devsession.measure(key=...) is {len(key)} characters; at most {MAX_KEY_LENGTH} are accepted")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise TypeError(f"devsession.measure(value=...) must be an int, float or str, got {type_name(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"devsession.measure(value=...) must be a finite number, got {value!r}")
+        if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
+            raise ValueError(f"devsession.measure(value=...) is {len(value)} characters; at most {MAX_TEXT_LENGTH} are accepted")
+        for name, text in (("units", units), ("type", type)):
+            if text is not None and (not isinstance(text, str) or len(text) > MAX_KEY_LENGTH):
+                raise TypeError(f"devsession.measure({name}=...) must be a string of at most {MAX_KEY_LENGTH} characters, got {text!r}")
+        self.measurements.append({"key": key, "value": value, "units": units, "type": type})
+
+
+def type_name(value) -> str:
+    return type(value).__name__
+
+
+handle_key = pytest.StashKey[DevSession]()

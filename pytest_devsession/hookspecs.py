@@ -1,0 +1,27 @@
+"""The plugin's own hooks (``pytest_devsession_*``). Implement them in a conftest or plugin."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_devsession_make_backend(settings, config):
+    """Return the backend object for ``settings.backend`` or None to let others try.
+
+    The built-in implementation is ``trylast``, so a plugin can replace any backend.
+    """
+
+
+def pytest_devsession_session_started(item, session_id, device_address):
+    """A capture session is ready and the test ``item`` is about to run in it."""
+
+
+def pytest_devsession_session_finished(item, record):
+    """The capture of ``item`` stopped and its status is known.
+
+    ``record`` is a plain dict, the same object that goes into manifest.json.
+    """
+
+
+def pytest_devsession_artifacts_collected(item, record, artifacts):
+    """The artifacts of ``item`` are on disk: ``artifacts`` maps name to absolute path."""

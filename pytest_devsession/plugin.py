@@ -1,0 +1,102 @@
+"""Wiring only: options, ini settings, markers, hookspecs, and the controller.
+
+Nothing heavy is imported here: without ``--devsession`` the plugin makes no
+network call and changes nothing.
+"""
+from __future__ import annotations
+
+import pytest
+
+from . import hookspecs
+from .settings import ARTIFACT_EXTENSIONS, BACKENDS, DOWNLOAD_MODES
+
+CONTROLLER_NAME = "devsession-controller"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("devsession", "capture sessions on real devices and browsers")
+    group.addoption("--devsession", action="store_true", default=False,
+                    help="run every test inside a capture session and keep its evidence")
+    group.addoption("--devsession-backend", dest="devsession_backend", metavar="NAME",
+                    help=f"capture service: {', '.join(BACKENDS)} (env DEVSESSION_BACKEND, ini devsession_backend)")
+    group.addoption("--devsession-api-url", dest="devsession_api_url", metavar="URL",
+                    help="HeadSpin API base URL (env HEADSPIN_API_URL; default https://api-dev.headspin.io/v0). "
+                         "The token is read from HEADSPIN_API_TOKEN only")
+    group.addoption("--devsession-ui-url", dest="devsession_ui_url", metavar="URL",
+                    help="HeadSpin UI base URL for session links (env HEADSPIN_UI_URL; default https://ui-dev.headspin.io)")
+    group.addoption("--devsession-device", dest="devsession_devices", action="append", metavar="ADDRESS",
+                    help="device SERIAL@HOSTNAME; repeat for a pool (one device per xdist worker)")
+    group.addoption("--devsession-artifacts", dest="devsession_artifacts", metavar="EXTS",
+                    help=f"comma-separated downloads per session, default har,mp4; any of: {', '.join(ARTIFACT_EXTENSIONS)}")
+    group.addoption("--devsession-artifacts-dir", dest="devsession_artifacts_dir", metavar="DIR",
+                    help="where each test's folder and manifest.json go (default devsession-artifacts)")
+    group.addoption("--devsession-download", dest="devsession_download", metavar="MODE",
+                    help=f"when to download artifacts: {', '.join(DOWNLOAD_MODES)} (default on)")
+    group.addoption("--devsession-userflow", dest="devsession_userflow", metavar="NAME",
+                    help="user flow for tests without a userflow marker")
+    group.addoption("--devsession-ready-timeout", dest="devsession_ready_timeout", metavar="SECONDS",
+                    help="deadline for a capture to become ready or complete (default 180)")
+
+    parser.addini("devsession_backend", "capture service (default headspin)")
+    parser.addini("devsession_api_url", "HeadSpin API base URL")
+    parser.addini("devsession_ui_url", "HeadSpin UI base URL")
+    parser.addini("devsession_devices", "device addresses, one per line", type="linelist")
+    parser.addini("devsession_artifacts", "comma-separated artifact extensions")
+    parser.addini("devsession_artifacts_dir", "folder for artifacts and manifest.json")
+    parser.addini("devsession_download", "on, off or only-on-failure")
+    parser.addini("devsession_capture", "all (default) or marked: capture only tests with a userflow or devsession "
+                                        "marker or the devsession fixture")
+    parser.addini("devsession_userflow", "user flow for tests without a userflow marker")
+    parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "userflow(name, description=None): the test's capture session joins this HeadSpin user flow",
+    )
+    config.addinivalue_line(
+        "markers",
+        "devsession(capture=True, device=None, artifacts=None, mitm_ignore=None, "
+        "network_keep_in_session_patterns=None): per-test capture settings",
+    )
+    from .settings import resolve
+
+    settings = resolve(config)
+    if not settings.enabled:
+        return
+    from .controller import Controller
+
+    controller = Controller(config, settings)
+    config.pluginmanager.register(controller, CONTROLLER_NAME)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_devsession_make_backend(settings, config):
+    """The built-in backends; a user's plugin can return its own first."""
+    if settings.backend == "headspin":
+        from .backends.headspin import HeadSpinBackend
+
+        return HeadSpinBackend(settings)
+    return None
+
+
+@pytest.fixture
+def devsession(request: pytest.FixtureRequest):
+    """The test's capture session: ``.session_id``, ``.device_address``, ``.url``,
+    ``.artifacts_dir`` and ``.measure(key, value, units=None, type=None)``.
+
+    Without ``--devsession`` it is an inactive handle whose measurements are
+    kept but go nowhere, so tests run the same with and without capture.
+    """
+    from .handle import DevSession, handle_key
+
+    handle = request.node.stash.get(handle_key, None)
+    if handle is None:
+        handle = DevSession(nodeid=request.node.nodeid)
+        request.node.stash[handle_key] = handle
+    return handle

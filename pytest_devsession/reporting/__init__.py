@@ -1,0 +1,1 @@
+"""Where a session's record shows up: JUnit XML, pytest-html, the terminal, manifest.json."""

@@ -1,0 +1,42 @@
+"""pytest-html extras for one session record: plain dicts, so they cross xdist."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+
+def extras(record: dict, report_dir: Path | None = None) -> list[dict]:
+    try:
+        from pytest_html import extras as ex
+    except ImportError:
+        return []
+    items: list[dict] = []
+    if record.get("url"):
+        items.append(ex.url(record["url"], name="HeadSpin session"))
+    for name, path in record.get("artifacts", {}).items():
+        link = _relative(path, report_dir)
+        if name == "mp4":
+            items.append(ex.html(f'<video controls width="480" src="{html.escape(link)}"></video>'))
+        items.append(ex.url(link, name=name))
+    if record.get("measurements"):
+        rows = "".join(
+            f"<tr><td>{html.escape(str(m['key']))}</td><td>{html.escape(str(m['value']))}</td>"
+            f"<td>{html.escape(str(m.get('units') or ''))}</td><td>{html.escape(str(m.get('type') or ''))}</td></tr>"
+            for m in record["measurements"]
+        )
+        items.append(ex.html(
+            "<table class=\"devsession-measurements\"><tr><th>measurement</th><th>value</th>"
+            f"<th>units</th><th>type</th></tr>{rows}</table>"
+        ))
+    return items
+
+
+def _relative(path: str, report_dir: Path | None) -> str:
+    if report_dir is None:
+        return Path(path).as_uri()
+    try:
+        return Path(path).resolve().relative_to(report_dir.resolve()).as_posix()
+    except ValueError:
+        import os
+
+        return Path(os.path.relpath(path, report_dir)).as_posix()

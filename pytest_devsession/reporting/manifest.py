@@ -1,0 +1,31 @@
+"""``<artifacts-dir>/manifest.json``: one object per session of the run (docs/manifest.md)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+VERSION = 1
+FIELDS = ("nodeid", "backend", "session_id", "device_address", "userflow", "status", "status_message")
+
+
+def entry(record: dict, base: Path) -> dict:
+    data = {name: record.get(name) for name in FIELDS}
+    data["artifacts"] = {
+        name: Path(os.path.relpath(path, base)).as_posix() for name, path in record.get("artifacts", {}).items()
+    }
+    data["measurements"] = [
+        {"key": m["key"], "value": m["value"], "units": m.get("units"), "type": m.get("type")}
+        for m in record.get("measurements", [])
+    ]
+    return data
+
+
+def write(directory: Path, records: list[dict]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "manifest.json"
+    document = {"version": VERSION, "sessions": [entry(r, directory) for r in sorted(records, key=lambda r: r["nodeid"])]}
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    return path

@@ -1,0 +1,43 @@
+"""The terminal summary: a line per session with -v, totals always."""
+from __future__ import annotations
+
+from collections import Counter
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def write(terminal, records: list[dict], verbose: bool, manifest: str | None) -> None:
+    terminal.section("devsession")
+    if verbose:
+        for r in sorted(records, key=lambda r: r["nodeid"]):
+            extra = f" - {r['status_message']}" if r.get("status_message") else ""
+            terminal.line(f"{r.get('status') or 'no status'} {r['nodeid']} {r.get('url') or ''}{extra}".rstrip())
+    sessions = [r for r in records if r.get("session_id")]
+    by_status = Counter(r.get("status") or "no status" for r in sessions)
+    artifacts = sum(len(r.get("artifacts", {})) for r in records)
+    size = sum(r.get("artifact_bytes", 0) for r in records)
+    uploaded = sum(len(r.get("measurements", [])) for r in records if r.get("measurements_uploaded"))
+    kept = sum(len(r.get("measurements", [])) for r in records if not r.get("measurements_uploaded"))
+    problems = [p for r in records for p in r.get("problems", [])]
+    statuses = ", ".join(f"{count} {status}" for status, count in sorted(by_status.items())) or "none"
+    terminal.line(f"sessions: {len(sessions)} ({statuses})")
+    terminal.line(f"artifacts: {artifacts} ({_size(size)})")
+    line = f"measurements uploaded: {uploaded}"
+    if kept:
+        line += f"; {kept} not uploaded (no user flow or upload failed), kept in the reports and manifest"
+    terminal.line(line)
+    if problems:
+        terminal.line(f"problems: {len(problems)}", yellow=True)
+        for r in records:
+            for p in r.get("problems", []):
+                terminal.line(f"  {r['nodeid']}: {p}", yellow=True)
+    else:
+        terminal.line("problems: 0")
+    if manifest:
+        terminal.line(f"manifest: {manifest}")

@@ -1,0 +1,216 @@
+"""Settings resolved once, CLI over environment over ini, into a frozen value.
+
+Every validator raises ``pytest.UsageError`` naming the setting and what it
+accepts, so bad input is refused before any device is locked.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+BACKENDS = ("headspin",)
+DOWNLOAD_MODES = ("on", "off", "only-on-failure")
+CAPTURE_MODES = ("all", "marked")
+# Seed 000: the extensions a session's data can be downloaded as.
+ARTIFACT_EXTENSIONS = (
+    "mp4", "har", "mar", "csv", "pcap", "sslkeylog.txt",
+    "appium.log", "appium.log.gz", "selenium.log", "selenium.log.gz",
+    "device.log", "device.log.gz", "jsconsole.log", "jsconsole.log.gz",
+)
+DEFAULT_ARTIFACTS = ("har", "mp4")
+DEFAULT_API_URL = "https://api-dev.headspin.io/v0"
+DEFAULT_UI_URL = "https://ui-dev.headspin.io"
+TOKEN_ENV = "HEADSPIN_API_TOKEN"
+DEVICE_ADDRESS = re.compile(r"^[A-Za-z0-9._:-]+@[A-Za-z0-9.-]+$")
+
+
+class Secret:
+    """A value that never shows itself in repr, str or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    enabled: bool = False
+    backend: str = "headspin"
+    api_url: str = DEFAULT_API_URL
+    ui_url: str = DEFAULT_UI_URL
+    token: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    devices: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = DEFAULT_ARTIFACTS
+    artifacts_dir: Path = Path("devsession-artifacts")
+    download: str = "on"
+    capture: str = "all"
+    userflow: str | None = None
+    ready_timeout: float = 180.0
+    request_timeout: float = 30.0
+    build_id: str | None = None
+
+
+def _pick(config: pytest.Config, option: str, env: str | None, ini: str | None):
+    """CLI over environment over ini; None when none is set."""
+    value = config.getoption(option, default=None)
+    if value not in (None, [], ""):
+        return value
+    if env and os.environ.get(env):
+        return os.environ[env]
+    if ini:
+        value = config.getini(ini)
+        if value not in (None, [], ""):
+            return value
+    return None
+
+
+def _usage(setting: str, message: str) -> pytest.UsageError:
+    return pytest.UsageError(f"pytest-devsession: {setting}: {message}")
+
+
+def parse_choice(setting: str, value: str, choices: tuple[str, ...]) -> str:
+    value = value.strip().lower()
+    if value not in choices:
+        raise _usage(setting, f"got {value!r}; accepted values: {', '.join(choices)}")
+    return value
+
+
+def parse_artifacts(setting: str, value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [part for chunk in value.splitlines() for part in chunk.split(",")]
+    else:
+        items = [part for chunk in value for part in str(chunk).split(",")]
+    result: list[str] = []
+    for item in (i.strip().lstrip(".").lower() for i in items):
+        if not item:
+            continue
+        if item not in ARTIFACT_EXTENSIONS:
+            raise _usage(
+                setting,
+                f"unknown artifact extension {item!r}; accepted: {', '.join(ARTIFACT_EXTENSIONS)}",
+            )
+        if item not in result:
+            result.append(item)
+    return tuple(result)
+
+
+def parse_device(setting: str, value: str) -> str:
+    value = value.strip()
+    if not DEVICE_ADDRESS.match(value):
+        raise _usage(
+            setting,
+            f"malformed device address {value!r}; expected SERIAL@HOSTNAME, "
+            "for example 2124d0e6@proxy-us-mv-1.headspin.io",
+        )
+    return value
+
+
+def parse_url(setting: str, value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise _usage(setting, f"got {value!r}; expected an http:// or https:// URL")
+    return value
+
+
+def parse_timeout(setting: str, value) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise _usage(setting, f"got {value!r}; expected a number of seconds greater than 0") from None
+    if not seconds > 0:
+        raise _usage(setting, f"got {value!r}; expected a number of seconds greater than 0")
+    return seconds
+
+
+def _devices(config: pytest.Config) -> tuple[str, ...]:
+    raw = config.getoption("devsession_devices", default=None) or []
+    setting = "--devsession-device"
+    if not raw and os.environ.get("DEVSESSION_DEVICES"):
+        raw, setting = os.environ["DEVSESSION_DEVICES"].replace(",", "\n").splitlines(), "DEVSESSION_DEVICES"
+    if not raw:
+        raw, setting = config.getini("devsession_devices"), "devsession_devices (ini)"
+    devices: list[str] = []
+    for item in raw:
+        if item.strip() and item.strip() not in devices:
+            devices.append(parse_device(setting, item))
+    return tuple(devices)
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """Read every setting once; raise UsageError on the first bad one."""
+    if not config.getoption("devsession", default=False):
+        return Settings(enabled=False)
+
+    backend = parse_choice(
+        "--devsession-backend", _pick(config, "devsession_backend", "DEVSESSION_BACKEND", "devsession_backend") or "headspin",
+        BACKENDS,
+    )
+    api_url = parse_url("--devsession-api-url", _pick(config, "devsession_api_url", "HEADSPIN_API_URL", "devsession_api_url") or DEFAULT_API_URL)
+    ui_url = parse_url("--devsession-ui-url", _pick(config, "devsession_ui_url", "HEADSPIN_UI_URL", "devsession_ui_url") or DEFAULT_UI_URL)
+    token = Secret(os.environ.get(TOKEN_ENV, "").strip())
+    if backend == "headspin" and not token:
+        raise _usage(
+            TOKEN_ENV,
+            "the HeadSpin backend needs an API token in the environment variable "
+            f"{TOKEN_ENV} (it is never taken from the command line or an ini file)",
+        )
+    devices = _devices(config)
+    if backend == "headspin" and not devices:
+        raise _usage(
+            "--devsession-device",
+            "the HeadSpin backend needs at least one device: --devsession-device SERIAL@HOSTNAME "
+            "(repeatable), DEVSESSION_DEVICES, or the ini setting devsession_devices (one per line)",
+        )
+    artifacts_value = _pick(config, "devsession_artifacts", "DEVSESSION_ARTIFACTS", "devsession_artifacts")
+    artifacts = parse_artifacts("--devsession-artifacts", artifacts_value) if artifacts_value is not None else DEFAULT_ARTIFACTS
+    artifacts_dir = _pick(config, "devsession_artifacts_dir", "DEVSESSION_ARTIFACTS_DIR", "devsession_artifacts_dir") or "devsession-artifacts"
+    artifacts_dir = Path(artifacts_dir)
+    if not artifacts_dir.is_absolute():
+        artifacts_dir = Path(config.invocation_params.dir) / artifacts_dir
+    download = parse_choice("--devsession-download", _pick(config, "devsession_download", "DEVSESSION_DOWNLOAD", "devsession_download") or "on", DOWNLOAD_MODES)
+    capture = parse_choice("devsession_capture (ini)", config.getini("devsession_capture") or "all", CAPTURE_MODES)
+    userflow = _pick(config, "devsession_userflow", "DEVSESSION_USERFLOW", "devsession_userflow")
+    if userflow is not None and not str(userflow).strip():
+        raise _usage("--devsession-userflow", "expected a non-empty user flow name")
+    ready_timeout = parse_timeout(
+        "--devsession-ready-timeout",
+        _pick(config, "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", "devsession_ready_timeout") or 180,
+    )
+    build_id = next((os.environ[k] for k in ("DEVSESSION_BUILD_ID", "BUILD_ID", "CI_JOB_ID", "GITHUB_RUN_ID", "BUILD_BUILDID") if os.environ.get(k)), None)
+    return Settings(
+        enabled=True,
+        backend=backend,
+        api_url=api_url,
+        ui_url=ui_url,
+        token=token,
+        devices=devices,
+        artifacts=artifacts,
+        artifacts_dir=artifacts_dir,
+        download=download,
+        capture=capture,
+        userflow=str(userflow).strip() if userflow else None,
+        ready_timeout=ready_timeout,
+        build_id=build_id,
+    )
