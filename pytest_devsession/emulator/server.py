@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import traceback
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,6 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "HeadSpinEmulator/1.0"
     sys_version = ""
     timeout = 60  # an idle keep-alive connection is closed after this
+    disable_nagle_algorithm = True  # headers and body go in separate writes
 
     def log_message(self, format, *args):  # no access log on stderr
         pass
@@ -95,7 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(response.status)
             if response.content_type:
                 self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
+            if response.status != 204:  # RFC 9110: no Content-Length on a 204
+                self.send_header("Content-Length", str(len(response.body)))
             for name, value in response.headers.items():
                 self.send_header(name, value)
             if self.close_connection:
@@ -116,7 +119,11 @@ def _fault_response(fault: Fault) -> Response:
     if fault.kind == "retry_after":
         return error_response(429, "Too Many Requests", {"Retry-After": str(fault.retry_after)})
     if fault.body is None:
-        return error_response(fault.status, "Injected fault")
+        try:
+            reason = HTTPStatus(fault.status).phrase
+        except ValueError:
+            reason = "Injected fault"
+        return error_response(fault.status, reason)
     if isinstance(fault.body, (bytes, str)):
         body = fault.body.encode() if isinstance(fault.body, str) else fault.body
         return Response(fault.status, body, "text/plain; charset=utf-8")

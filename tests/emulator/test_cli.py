@@ -1,0 +1,87 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+import pytest_devsession
+
+ROOT = str(Path(pytest_devsession.__file__).resolve().parent.parent)
+EMULATOR = [sys.executable, "-m", "pytest_devsession.emulator"]
+
+CHILD = """
+import json, os, sys, urllib.request
+request = urllib.request.Request(os.environ["HEADSPIN_API_URL"] + "/devices",
+                                 headers={"Authorization": "Bearer " + os.environ["HEADSPIN_API_TOKEN"]})
+devices = json.load(urllib.request.urlopen(request, timeout=5))["devices"]
+print(json.dumps({
+    "devices": [d["device_address"] for d in devices],
+    "env_devices": os.environ["DEVSESSION_DEVICES"].split("\\n"),
+    "backend": os.environ["DEVSESSION_BACKEND"],
+    "token": os.environ["HEADSPIN_API_TOKEN"],
+    "ui_url": os.environ.get("HEADSPIN_UI_URL"),
+}))
+sys.exit(int(sys.argv[1]))
+"""
+
+
+def _env():
+    env = dict(os.environ, HEADSPIN_UI_URL="https://ui.example.com")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
+def test_runner_passes_env_and_exit_code():
+    run = subprocess.run(
+        EMULATOR + ["--token", "tok3n", "--device", "x1@lab", "--device", "i1@lab:ios",
+                    "--", sys.executable, "-c", CHILD, "7"],
+        capture_output=True, text=True, env=_env(), timeout=30,
+    )
+    assert run.returncode == 7, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen == {"devices": ["x1@lab", "i1@lab"], "env_devices": ["x1@lab", "i1@lab"],
+                    "backend": "headspin", "token": "tok3n", "ui_url": None}
+
+
+def test_runner_defaults_and_random_token():
+    run = subprocess.run(EMULATOR + ["--", sys.executable, "-c", CHILD, "0"],
+                         capture_output=True, text=True, env=_env(), timeout=30)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["env_devices"] == ["emu-android-1@emulator.local", "emu-android-2@emulator.local",
+                                   "emu-ios-1@emulator.local"]
+    assert len(seen["token"]) == 32 and seen["token"] not in run.stderr
+
+
+def test_runner_command_not_found():
+    run = subprocess.run(EMULATOR + ["--", "no-such-command-here"], capture_output=True, text=True,
+                         env=_env(), timeout=30)
+    assert run.returncode == 127
+
+
+def test_serve_prints_url_not_token(tmp_path):
+    token_file = tmp_path / "token"
+    process = subprocess.Popen(EMULATOR + ["--token-file", str(token_file)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        line = process.stdout.readline()
+        token = token_file.read_text().strip()
+        assert "HEADSPIN_API_URL" in line and "HEADSPIN_API_TOKEN" in line and token not in line
+        url = line.split("HEADSPIN_API_URL=")[1].split()[0]
+        response = requests.get(url + "/devices", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert response.status_code == 200
+        assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_bad_device_is_a_usage_error():
+    run = subprocess.run(EMULATOR + ["--device", "no-at-sign"], capture_output=True, text=True,
+                         env=_env(), timeout=30)
+    assert run.returncode == 2 and "no-at-sign" in run.stderr
