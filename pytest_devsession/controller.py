@@ -60,14 +60,19 @@ class Controller:
         self.is_worker = workerinput is not None
         self.is_xdist_main = (not self.is_worker and getattr(config.option, "dist", "no") != "no"
                               and bool(getattr(config.option, "numprocesses", 0)))
-        if self.is_xdist_main and settings.devices and config.option.numprocesses > len(settings.devices):
+        # "local" is this machine: every worker has its own capture proxy, so it is never exclusive.
+        exclusive = [d for d in settings.devices if d != "local"]
+        if self.is_xdist_main and exclusive and config.option.numprocesses > len(settings.devices):
             raise pytest.UsageError(
                 f"pytest-devsession: -n {config.option.numprocesses} starts more xdist workers than there are "
                 f"devices ({len(settings.devices)}: {', '.join(settings.devices)}); each worker needs its own "
                 "device: pass one --devsession-device per worker or lower -n"
             )
         index = int(re.sub(r"\D", "", workerinput["workerid"]) or 0) if self.is_worker else 0
-        self.pool_device = settings.devices[index] if index < len(settings.devices) else None
+        if settings.devices == ("local",):
+            self.pool_device = "local"
+        else:
+            self.pool_device = settings.devices[index] if index < len(settings.devices) else None
         self.backend = None
         self.known: dict[str, Device] = {}
         self.locked: dict[str, Device] = {}
@@ -184,7 +189,7 @@ class Controller:
         folder = self._folder(item)
         try:
             session_id = self.backend.start_capture(device, CaptureOptions(
-                options.mitm_ignore, options.network_keep_in_session_patterns))
+                item.nodeid, options.mitm_ignore, options.network_keep_in_session_patterns))
         except AuthenticationError as exc:
             self._stop_run(exc)
         except BackendError as exc:
@@ -200,6 +205,9 @@ class Controller:
         except BackendError as exc:
             pytest.fail(f"pytest-devsession: capture {session_id} on {address} did not become ready within "
                         f"{self.settings.ready_timeout:g} s (--devsession-ready-timeout): {exc}", pytrace=False)
+        environment = self.backend.session_environment(session_id)
+        handle.proxy_url, handle.ca_cert_path = environment.get("proxy_url"), environment.get("ca_cert_path")
+        handle._backend = self.backend
         self.config.hook.pytest_devsession_session_started(item=item, session_id=session_id, device_address=address)
 
     def _stop_run(self, exc: AuthenticationError):
@@ -281,7 +289,10 @@ class Controller:
             "measurements_uploaded": False, "problems": [],
         }
         if state is not None:
-            self._close_capture(item, state, record)
+            try:
+                self._close_capture(item, state, record)
+            finally:
+                self.backend.discard(state.session_id)
         elif measurements:
             record["problems"].append("measurements not uploaded: the test ran without a capture session")
         self.config.hook.pytest_devsession_session_finished(item=item, record=record)
@@ -337,8 +348,10 @@ class Controller:
             dest = state.folder / f"session.{ext}"
 
             def fetch(ext=ext, dest=dest):
-                record["artifact_bytes"] += self.backend.download(session_id, ext, dest)
-                record["artifacts"][ext] = str(dest.resolve())
+                size = self.backend.download(session_id, ext, dest)
+                if size is not None:  # None: this session has no such artifact
+                    record["artifact_bytes"] += size
+                    record["artifacts"][ext] = str(dest.resolve())
 
             step(f"download {ext}", fetch)
         if record["artifacts"]:

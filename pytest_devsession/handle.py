@@ -26,10 +26,29 @@ class DevSession:
     artifacts_dir: Path | None = None
     userflow: str | None = None
     measurements: list[dict] = field(default_factory=list)
+    proxy_url: str | None = None
+    ca_cert_path: str | None = None
+    _backend: object = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
         return self.session_id is not None
+
+    @property
+    def proxies(self) -> dict[str, str]:
+        """``requests``-style proxies that route a client through the capture ({} without one)."""
+        return {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
+
+    def attach(self, driver) -> None:
+        """Record ``driver`` as part of this session: a Selenium Chromium driver gives the
+        video and the console log, an Appium driver its cut of appium.log."""
+        if self._backend is not None:
+            self._backend.attach(self.session_id, driver)
+
+    def detach(self, driver) -> None:
+        """Stop recording ``driver`` (before it quits, so the video ends with the test)."""
+        if self._backend is not None:
+            self._backend.detach(self.session_id, driver)
 
     def measure(self, key: str, value, units: str | None = None, type: str | None = None) -> None:
         """Record a custom measurement; it is uploaded to the session's user flow after the test."""

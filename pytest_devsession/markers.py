@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .settings import DEVICE_ADDRESS, parse_artifacts
+from .settings import ANY_DEVICE, parse_artifacts
 
 DEVSESSION_KWARGS = ("capture", "device", "artifacts", "mitm_ignore", "network_keep_in_session_patterns")
 
@@ -80,9 +80,9 @@ def parse(item: pytest.Item) -> TestOptions:
     if not isinstance(capture, bool):
         raise MarkerError(f"@pytest.mark.devsession(capture=...) must be True or False, got {capture!r}")
     device = values.get("device")
-    if device is not None and (not isinstance(device, str) or not DEVICE_ADDRESS.match(device)):
+    if device is not None and (not isinstance(device, str) or not ANY_DEVICE.match(device)):
         raise MarkerError(
-            f"@pytest.mark.devsession(device=...) must be an address SERIAL@HOSTNAME, got {device!r}"
+            f"@pytest.mark.devsession(device=...) must be an address SERIAL@HOSTNAME (HeadSpin), 'local' or adb:SERIAL, got {device!r}"
         )
     artifacts = values.get("artifacts")
     if artifacts is not None:

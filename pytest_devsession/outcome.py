@@ -9,7 +9,8 @@ def _crash(report) -> str:
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
-        text = crash.message
+        # The first line names the error; pytest's assertion rewriting adds the rest.
+        text = crash.message.strip().splitlines()[0]
     elif isinstance(longrepr, tuple) and len(longrepr) == 3:
         text = str(longrepr[2])
     else:

@@ -22,7 +22,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--devsession", action="store_true", default=False,
                     help="run every test inside a capture session and keep its evidence")
     group.addoption("--devsession-backend", dest="devsession_backend", metavar="NAME",
-                    help=f"capture service: {', '.join(BACKENDS)} (env DEVSESSION_BACKEND, ini devsession_backend)")
+                    help=f"capture service: {', '.join(BACKENDS)} (default local; env DEVSESSION_BACKEND, ini devsession_backend)")
     group.addoption("--devsession-api-url", dest="devsession_api_url", metavar="URL",
                     help="HeadSpin API base URL (env HEADSPIN_API_URL; default https://api-dev.headspin.io/v0). "
                          "The token is read from HEADSPIN_API_TOKEN only")
@@ -38,10 +38,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"when to download artifacts: {', '.join(DOWNLOAD_MODES)} (default on)")
     group.addoption("--devsession-userflow", dest="devsession_userflow", metavar="NAME",
                     help="user flow for tests without a userflow marker")
+    group.addoption("--devsession-local-url", dest="devsession_local_url", metavar="URL",
+                    help="local backend: drive this capture server (Sessions API) instead of the embedded one "
+                         "(env DEVSESSION_LOCAL_URL; its token from DEVSESSION_LOCAL_TOKEN)")
+    group.addoption("--devsession-local-proxy", dest="devsession_local_proxy", metavar="URL",
+                    help="local backend: the proxy of the server given by --devsession-local-url")
+    group.addoption("--devsession-appium-url", dest="devsession_appium_url", metavar="URL",
+                    help="local backend: a running Appium server; without it the plugin starts one when a test asks")
+    group.addoption("--devsession-store", dest="devsession_store", metavar="DIR",
+                    help="local backend: folder of the user flow store (default .devsession)")
     group.addoption("--devsession-ready-timeout", dest="devsession_ready_timeout", metavar="SECONDS",
                     help="deadline for a capture to become ready or complete (default 180)")
 
-    parser.addini("devsession_backend", "capture service (default headspin)")
+    parser.addini("devsession_backend", "capture service: local (default) or headspin")
     parser.addini("devsession_api_url", "HeadSpin API base URL")
     parser.addini("devsession_ui_url", "HeadSpin UI base URL")
     parser.addini("devsession_devices", "device addresses, one per line", type="linelist")
@@ -51,6 +60,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_capture", "all (default) or marked: capture only tests with a userflow or devsession "
                                         "marker or the devsession fixture")
     parser.addini("devsession_userflow", "user flow for tests without a userflow marker")
+    parser.addini("devsession_local_url", "local backend: URL of a capture server's Sessions API")
+    parser.addini("devsession_local_proxy", "local backend: proxy URL of that server")
+    parser.addini("devsession_appium_url", "local backend: URL of a running Appium server")
+    parser.addini("devsession_store", "local backend: folder of the user flow store")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
 
@@ -82,6 +95,10 @@ def pytest_devsession_make_backend(settings, config):
         from .backends.headspin import HeadSpinBackend
 
         return HeadSpinBackend(settings)
+    if settings.backend == "local":
+        from .local.backend import LocalBackend
+
+        return LocalBackend(settings)
     return None
 
 
@@ -100,3 +117,57 @@ def devsession(request: pytest.FixtureRequest):
         handle = DevSession(nodeid=request.node.nodeid)
         request.node.stash[handle_key] = handle
     return handle
+
+
+def _missing(what: str, hint: str):
+    """Skip when a real part is missing, or fail where it is required (CI)."""
+    import os
+
+    message = f"{what} is not installed: {hint}"
+    if os.environ.get("DEVSESSION_REQUIRE_REAL") == "1":
+        pytest.fail(message + " (DEVSESSION_REQUIRE_REAL=1)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def devsession_chrome(devsession):
+    """Headless Chromium routed through the capture (loopback included, its CA trusted)
+    and attached to the session, like pytest-selenium's ``selenium`` fixture."""
+    from .local.browser import find_chromium, start_chrome
+
+    binary, driver_path = find_chromium()
+    if not binary or not driver_path:
+        _missing("Chromium", "apt-get install chromium chromium-driver")
+    driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path)
+    try:
+        devsession.attach(driver)
+        yield driver
+        devsession.detach(driver)
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="session")
+def devsession_appium_url(request: pytest.FixtureRequest):
+    """URL of a running Appium server: --devsession-appium-url, or one started (and
+    stopped) for this run whose log is cut per session into appium.log."""
+    controller = request.config.pluginmanager.get_plugin(CONTROLLER_NAME)
+    backend = getattr(controller, "backend", None)
+    if backend is not None and hasattr(backend, "appium_url"):
+        try:
+            yield backend.appium_url()
+        except FileNotFoundError as exc:
+            _missing("Appium", str(exc))
+        return
+    from .local.appium import AppiumServer, find_appium
+
+    url = request.config.getoption("devsession_appium_url", default=None)
+    if url:
+        yield url
+        return
+    binary = find_appium(request.config.invocation_params.dir)
+    if not binary:
+        _missing("Appium", "cd .appium && npm install appium @appium/fake-driver")
+    log = request.config.invocation_params.dir / ".devsession" / "appium-standalone.log"
+    with AppiumServer(binary, log_path=log) as server:
+        yield server.url

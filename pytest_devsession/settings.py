@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-BACKENDS = ("headspin",)
+BACKENDS = ("local", "headspin")
 DOWNLOAD_MODES = ("on", "off", "only-on-failure")
 CAPTURE_MODES = ("all", "marked")
 # Seed 000: the extensions a session's data can be downloaded as.
@@ -22,10 +22,17 @@ ARTIFACT_EXTENSIONS = (
     "device.log", "device.log.gz", "jsconsole.log", "jsconsole.log.gz",
 )
 DEFAULT_ARTIFACTS = ("har", "mp4")
+# What the embedded local backend can produce (the rest needs HeadSpin's capture).
+LOCAL_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log", "device.log")
+# Locally an artifact a test cannot have (a video without a browser) is simply absent.
+LOCAL_DEFAULT_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log")
 DEFAULT_API_URL = "https://api-dev.headspin.io/v0"
 DEFAULT_UI_URL = "https://ui-dev.headspin.io"
 TOKEN_ENV = "HEADSPIN_API_TOKEN"
 DEVICE_ADDRESS = re.compile(r"^[A-Za-z0-9._:-]+@[A-Za-z0-9.-]+$")
+LOCAL_DEVICE = re.compile(r"^(local|adb:[A-Za-z0-9._:-]+)$")
+ANY_DEVICE = re.compile(f"{DEVICE_ADDRESS.pattern}|{LOCAL_DEVICE.pattern}")
+LOCAL_TOKEN_ENV = "DEVSESSION_LOCAL_TOKEN"
 
 
 class Secret:
@@ -57,7 +64,7 @@ class Secret:
 @dataclass(frozen=True)
 class Settings:
     enabled: bool = False
-    backend: str = "headspin"
+    backend: str = "local"
     api_url: str = DEFAULT_API_URL
     ui_url: str = DEFAULT_UI_URL
     token: Secret = field(default_factory=lambda: Secret(""), repr=False)
@@ -70,6 +77,11 @@ class Settings:
     ready_timeout: float = 180.0
     request_timeout: float = 30.0
     build_id: str | None = None
+    local_url: str | None = None
+    local_proxy: str | None = None
+    local_token: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    appium_url: str | None = None
+    store_dir: Path = Path(".devsession")
 
 
 def _pick(config: pytest.Config, option: str, env: str | None, ini: str | None):
@@ -116,9 +128,13 @@ def parse_artifacts(setting: str, value) -> tuple[str, ...]:
     return tuple(result)
 
 
-def parse_device(setting: str, value: str) -> str:
+def parse_device(setting: str, value: str, backend: str = "headspin") -> str:
     value = value.strip()
-    if not DEVICE_ADDRESS.match(value):
+    if backend == "local":
+        if not LOCAL_DEVICE.match(value):
+            raise _usage(setting, f"malformed device {value!r} for the local backend; expected 'local' "
+                                  "(this machine's browsers and Appium) or adb:SERIAL (an Android device)")
+    elif not DEVICE_ADDRESS.match(value):
         raise _usage(
             setting,
             f"malformed device address {value!r}; expected SERIAL@HOSTNAME, "
@@ -144,7 +160,7 @@ def parse_timeout(setting: str, value) -> float:
     return seconds
 
 
-def _devices(config: pytest.Config) -> tuple[str, ...]:
+def _devices(config: pytest.Config, backend: str) -> tuple[str, ...]:
     raw = config.getoption("devsession_devices", default=None) or []
     setting = "--devsession-device"
     if not raw and os.environ.get("DEVSESSION_DEVICES"):
@@ -154,7 +170,7 @@ def _devices(config: pytest.Config) -> tuple[str, ...]:
     devices: list[str] = []
     for item in raw:
         if item.strip() and item.strip() not in devices:
-            devices.append(parse_device(setting, item))
+            devices.append(parse_device(setting, item, backend))
     return tuple(devices)
 
 
@@ -164,19 +180,19 @@ def resolve(config: pytest.Config) -> Settings:
         return Settings(enabled=False)
 
     backend = parse_choice(
-        "--devsession-backend", _pick(config, "devsession_backend", "DEVSESSION_BACKEND", "devsession_backend") or "headspin",
+        "--devsession-backend", _pick(config, "devsession_backend", "DEVSESSION_BACKEND", "devsession_backend") or "local",
         BACKENDS,
     )
     api_url = parse_url("--devsession-api-url", _pick(config, "devsession_api_url", "HEADSPIN_API_URL", "devsession_api_url") or DEFAULT_API_URL)
     ui_url = parse_url("--devsession-ui-url", _pick(config, "devsession_ui_url", "HEADSPIN_UI_URL", "devsession_ui_url") or DEFAULT_UI_URL)
-    token = Secret(os.environ.get(TOKEN_ENV, "").strip())
+    token = Secret(os.environ.get(TOKEN_ENV, "").strip() if backend == "headspin" else "")
     if backend == "headspin" and not token:
         raise _usage(
             TOKEN_ENV,
             "the HeadSpin backend needs an API token in the environment variable "
             f"{TOKEN_ENV} (it is never taken from the command line or an ini file)",
         )
-    devices = _devices(config)
+    devices = _devices(config, backend) or (("local",) if backend == "local" else ())
     if backend == "headspin" and not devices:
         raise _usage(
             "--devsession-device",
@@ -184,7 +200,13 @@ def resolve(config: pytest.Config) -> Settings:
             "(repeatable), DEVSESSION_DEVICES, or the ini setting devsession_devices (one per line)",
         )
     artifacts_value = _pick(config, "devsession_artifacts", "DEVSESSION_ARTIFACTS", "devsession_artifacts")
-    artifacts = parse_artifacts("--devsession-artifacts", artifacts_value) if artifacts_value is not None else DEFAULT_ARTIFACTS
+    artifacts = parse_artifacts("--devsession-artifacts", artifacts_value) if artifacts_value is not None else (
+        LOCAL_DEFAULT_ARTIFACTS if backend == "local" else DEFAULT_ARTIFACTS)
+    if backend == "local":
+        unsupported = [a for a in artifacts if a not in LOCAL_ARTIFACTS]
+        if unsupported:
+            raise _usage("--devsession-artifacts", f"{', '.join(unsupported)} cannot be captured by the local backend; "
+                                                   f"accepted: {', '.join(LOCAL_ARTIFACTS)}")
     artifacts_dir = _pick(config, "devsession_artifacts_dir", "DEVSESSION_ARTIFACTS_DIR", "devsession_artifacts_dir") or "devsession-artifacts"
     artifacts_dir = Path(artifacts_dir)
     if not artifacts_dir.is_absolute():
@@ -198,6 +220,12 @@ def resolve(config: pytest.Config) -> Settings:
         "--devsession-ready-timeout",
         _pick(config, "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", "devsession_ready_timeout") or 180,
     )
+    local_url = _pick(config, "devsession_local_url", "DEVSESSION_LOCAL_URL", "devsession_local_url")
+    local_proxy = _pick(config, "devsession_local_proxy", "DEVSESSION_LOCAL_PROXY", "devsession_local_proxy")
+    appium_url = _pick(config, "devsession_appium_url", "DEVSESSION_APPIUM_URL", "devsession_appium_url")
+    store_dir = Path(_pick(config, "devsession_store", "DEVSESSION_STORE", "devsession_store") or ".devsession")
+    if not store_dir.is_absolute():
+        store_dir = Path(config.invocation_params.dir) / store_dir
     build_id = next((os.environ[k] for k in ("DEVSESSION_BUILD_ID", "BUILD_ID", "CI_JOB_ID", "GITHUB_RUN_ID", "BUILD_BUILDID") if os.environ.get(k)), None)
     return Settings(
         enabled=True,
@@ -213,4 +241,9 @@ def resolve(config: pytest.Config) -> Settings:
         userflow=str(userflow).strip() if userflow else None,
         ready_timeout=ready_timeout,
         build_id=build_id,
+        local_url=parse_url("--devsession-local-url", local_url) if local_url else None,
+        local_proxy=parse_url("--devsession-local-proxy", local_proxy) if local_proxy else None,
+        local_token=Secret(os.environ.get(LOCAL_TOKEN_ENV, "").strip()),
+        appium_url=parse_url("--devsession-appium-url", appium_url) if appium_url else None,
+        store_dir=store_dir,
     )

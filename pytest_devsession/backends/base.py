@@ -47,6 +47,7 @@ class Device:
 
 @dataclass(frozen=True)
 class CaptureOptions:
+    name: str | None = None
     mitm_ignore: tuple[str, ...] = ()
     network_keep_in_session_patterns: tuple[str, ...] = ()
 
@@ -71,6 +72,14 @@ class Backend(Protocol):
     def report_status(self, session_id: str, userflow: str, description: str | None,
                       status: str, message: str | None) -> None: ...
     def upload_measurements(self, session_id: str, userflow: str, measurements: list[dict]) -> None: ...
-    def download(self, session_id: str, ext: str, dest: Path) -> int: ...
+    def download(self, session_id: str, ext: str, dest: Path) -> int | None:
+        """Write the artifact to ``dest``; its size, or None when the session has no such artifact."""
     def session_url(self, session_id: str) -> str | None: ...
+    def session_environment(self, session_id: str) -> dict:
+        """What a client needs to be captured: ``proxy_url`` and ``ca_cert_path`` (None when not applicable)."""
+    def attach(self, session_id: str, driver) -> None:
+        """Record what ``driver`` does as part of the session (video, logs)."""
+    def detach(self, session_id: str, driver) -> None: ...
+    def discard(self, session_id: str) -> None:
+        """The session is finished and its artifacts are on disk: free what it held."""
     def close(self) -> None: ...

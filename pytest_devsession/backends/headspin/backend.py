@@ -146,3 +146,16 @@ class HeadSpinBackend:
 
     def session_url(self, session_id: str) -> str:
         return routes.ui_session(self.settings.ui_url, session_id)
+
+    def session_environment(self, session_id: str) -> dict:
+        # The device's own traffic is captured on HeadSpin's side: no proxy to route through.
+        return {"proxy_url": None, "ca_cert_path": None}
+
+    def attach(self, session_id: str, driver) -> None:
+        """Video and logs are recorded by HeadSpin itself; nothing to do."""
+
+    def detach(self, session_id: str, driver) -> None:
+        """Nothing was attached."""
+
+    def discard(self, session_id: str) -> None:
+        """Nothing is held per session."""

@@ -15,7 +15,7 @@ def _locks(emulator) -> list:
     (["--devsession-device", "no-at-sign"], {}, "--devsession-device: malformed device address 'no-at-sign'"),
     (["--devsession-artifacts", "har,webm"], {}, "unknown artifact extension 'webm'; accepted: mp4, har"),
     (["--devsession-download", "sometimes"], {}, "--devsession-download: got 'sometimes'; accepted values: on, off, only-on-failure"),
-    (["--devsession-backend", "saucelabs"], {}, "--devsession-backend: got 'saucelabs'; accepted values: headspin"),
+    (["--devsession-backend", "saucelabs"], {}, "--devsession-backend: got 'saucelabs'; accepted values: local, headspin"),
     (["--devsession-ready-timeout", "soon"], {}, "--devsession-ready-timeout: got 'soon'; expected a number of seconds"),
     (["--devsession-api-url", "ftp://x"], {}, "--devsession-api-url: got 'ftp://x'; expected an http:// or https:// URL"),
     (["-o", "devsession_capture=some"], {}, "devsession_capture (ini): got 'some'; accepted values: all, marked"),
@@ -206,7 +206,8 @@ def test_exitfirst_and_interrupt_leave_nothing_locked_or_open(pytester, devsessi
         def test_a(): raise KeyboardInterrupt
         def test_b(): pass
     ''')
-    run = devsession_run()
+    # In a subprocess: an in-process KeyboardInterrupt would end the outer run too.
+    run = devsession_run(subprocess=True)
     assert run.result.ret == pytest.ExitCode.INTERRUPTED
     assert headspin_emulator.devices[headspin_emulator.DEFAULT_DEVICES[0]].locked_by is None
     assert [s.active for s in headspin_emulator.sessions.values()] == [False]

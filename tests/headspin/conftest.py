@@ -44,7 +44,8 @@ def devsession_run(pytester: pytest.Pytester, headspin_emulator, monkeypatch):
     """Run pytest with --devsession against the emulator; returns a Run."""
     monkeypatch.setenv("HEADSPIN_API_TOKEN", headspin_emulator.token)
     monkeypatch.setenv("HEADSPIN_API_URL", headspin_emulator.url)
-    for name in ("DEVSESSION_DEVICES", "DEVSESSION_BACKEND", "HEADSPIN_UI_URL", "DEVSESSION_USERFLOW",
+    monkeypatch.setenv("DEVSESSION_BACKEND", "headspin")
+    for name in ("DEVSESSION_DEVICES", "HEADSPIN_UI_URL", "DEVSESSION_USERFLOW",
                  "BUILD_ID", "CI_JOB_ID", "GITHUB_RUN_ID", "DEVSESSION_BUILD_ID"):
         monkeypatch.delenv(name, raising=False)
     headspin_emulator.ready_delay = 0.05

@@ -1,0 +1,1 @@
+"""Local backend: Chromium, Appium and capture running on this machine."""

@@ -1,0 +1,271 @@
+"""The embedded default: real local capture with mitmproxy, Chromium and Appium.
+
+Traffic: a capture server that speaks the Sessions API of seed 002 (embedded,
+one per process, or any server given by ``--devsession-local-url``), driven only
+through that REST API. Video and console: the DevTools screencast of an attached
+Chromium. appium.log: the server log cut to the attached Appium session.
+User flows, statuses and measurements: the SQLite store in ``.devsession/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from ..backends.base import Annotation, BackendError, CaptureOptions, Device
+from .store import Store
+
+LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
+HAR_SLACK = 1.0  # seconds around the capture window when a server's HAR holds more than the test's traffic
+
+
+@dataclass
+class Attached:
+    """What a test attached to its session: browser recorders and Appium sessions."""
+
+    recorders: list = field(default_factory=list)
+    appium_sessions: list = field(default_factory=list)
+    started: float = 0.0
+    stopped: float | None = None
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.store_dir / "store.sqlite3")
+        self.http = requests.Session()
+        self.http.trust_env = False
+        if settings.local_token:
+            self.http.headers["Authorization"] = f"Bearer {settings.local_token.reveal()}"
+        self.api_url = settings.local_url
+        self.proxy_url = settings.local_proxy
+        self.ca_cert_path: str | None = None
+        self._server = None
+        self._appium = None
+        self._appium_lock = threading.Lock()
+        self.attached: dict[str, Attached] = {}
+
+    # the capture server ---------------------------------------------------
+    def _ensure_server(self) -> None:
+        if self.api_url:
+            return
+        from .capture import get_shared_server
+
+        self._server = get_shared_server()
+        self.api_url, self.proxy_url = self._server.api_url, self._server.proxy_url
+        self.ca_cert_path = str(self._server.ca_cert_path)
+
+    def _call(self, method: str, path: str, action: str, **kwargs):
+        try:
+            response = self.http.request(method, self.api_url + path, timeout=30, **kwargs)
+        except requests.RequestException as exc:
+            raise BackendError(f"cannot reach the capture server at {self.api_url}: {type(exc).__name__}",
+                               action=action) from None
+        if response.status_code >= 400:
+            try:
+                words = response.json().get("error") or response.text[:200]
+            except ValueError:
+                words = response.text[:200] or response.reason
+            raise BackendError(str(words), status=response.status_code, action=action)
+        return response
+
+    def _json(self, response, action: str) -> dict:
+        try:
+            body = response.json()
+        except ValueError:
+            raise BackendError(f"expected JSON from {self.api_url}, got {response.headers.get('Content-Type')}",
+                               action=action) from None
+        if not isinstance(body, dict) or "id" not in body:
+            raise BackendError(f"expected a session object, got {str(body)[:200]}", action=action)
+        return body
+
+    # devices -----------------------------------------------------------------
+    def devices(self) -> dict[str, Device]:
+        found = {"local": LOCAL}
+        for address in self.settings.devices:
+            if address.startswith("adb:"):
+                raise BackendError(f"{address}: Android devices through adb are not supported yet by the local "
+                                   "backend", action="list devices")
+        return found
+
+    def lock(self, device: Device) -> None:
+        """This machine is ours for the run; nothing to lock."""
+
+    def unlock(self, device: Device) -> None:
+        """Nothing was locked."""
+
+    # capture -----------------------------------------------------------------
+    def start_capture(self, device: Device, options: CaptureOptions) -> str:
+        self._ensure_server()
+        action = "start capture"
+        session = self._json(self._call("POST", "/api/sessions", action, json={"name": options.name or "pytest"}), action)
+        session_id = str(session["id"])
+        self.attached[session_id] = Attached(started=time.time())
+        self._call("POST", f"/api/sessions/{session_id}/activate", action)
+        return session_id
+
+    def wait_ready(self, session_id: str, deadline: float) -> None:
+        action = "wait for capture to be ready"
+        while True:
+            session = self._json(self._call("GET", f"/api/sessions/{session_id}", action), action)
+            if session.get("isActive") and session.get("isRecording"):
+                return
+            if time.monotonic() >= deadline:
+                raise BackendError("the session is not active and recording", action=action)
+            time.sleep(0.05)
+
+    def stop_capture(self, session_id: str, deadline: float) -> None:
+        attached = self.attached.get(session_id)
+        errors = []
+        if attached is not None and attached.stopped is None:
+            attached.stopped = time.time()
+            for recorder in attached.recorders:
+                try:
+                    recorder.stop()
+                except Exception as exc:  # noqa: BLE001 - the traffic must still stop
+                    errors.append(f"browser video: {exc}")
+        self._call("PATCH", f"/api/sessions/{session_id}", "stop capture",
+                   json={"isRecording": False, "isActive": False})
+        if errors:
+            raise BackendError("; ".join(errors), action="stop capture")
+
+    # results -----------------------------------------------------------------
+    def annotate(self, session_id: str, annotation: Annotation) -> None:
+        self._call("PATCH", f"/api/sessions/{session_id}", "name the session", json={"name": annotation.name})
+        self.store.annotate(session_id, annotation.name, annotation.description, annotation.tags, "local")
+
+    def report_status(self, session_id: str, userflow: str, description: str | None,
+                      status: str, message: str | None) -> None:
+        self.store.set_status(session_id, userflow, description, status, message)
+
+    def upload_measurements(self, session_id: str, userflow: str, measurements: list[dict]) -> None:
+        self.store.add_measurements(session_id, userflow, measurements)
+
+    def download(self, session_id: str, ext: str, dest: Path) -> int | None:
+        attached = self.attached.get(session_id) or Attached()
+        if ext == "har":
+            return self._download_har(session_id, dest, attached)
+        if ext == "mp4":
+            recorders = [r for r in attached.recorders if r.frame_count]
+            return recorders[0].write_mp4(dest) if recorders else None
+        if ext == "jsconsole.log":
+            return attached.recorders[0].write_console_log(dest) if attached.recorders else None
+        if ext == "appium.log":
+            if not attached.appium_sessions or self.appium_log_path() is None:
+                return None
+            from .appium import cut_session_log
+
+            cut_session_log(self.appium_log_path(), attached.appium_sessions[0], dest)
+            return dest.stat().st_size
+        return None
+
+    def _download_har(self, session_id: str, dest: Path, attached: Attached) -> int:
+        response = self._call("GET", f"/api/har/export/{session_id}", "download har")
+        try:
+            har = response.json()
+            entries = har["log"]["entries"]
+        except (ValueError, KeyError, TypeError):
+            raise BackendError("the HAR export is not HAR JSON", action="download har") from None
+        if attached.started:
+            # A server that ignores per-session recording (NectoProxy keeps the first
+            # active session) gives more than the test's traffic: keep its window.
+            end = (attached.stopped or time.time()) + HAR_SLACK
+            har["log"]["entries"] = [e for e in entries if attached.started - HAR_SLACK <= _epoch(e) <= end]
+        data = json.dumps(har, indent=1).encode()
+        partial = dest.with_name(dest.name + ".part")
+        partial.write_bytes(data)
+        os.replace(partial, dest)
+        return len(data)
+
+    def session_url(self, session_id: str) -> str | None:
+        return f"{self.api_url}/api/sessions/{session_id}" if self.api_url else None
+
+    def session_environment(self, session_id: str) -> dict:
+        return {"proxy_url": self.proxy_url, "ca_cert_path": self.ca_cert_path}
+
+    # drivers -------------------------------------------------------------------
+    def attach(self, session_id: str, driver) -> None:
+        attached = self.attached.setdefault(session_id, Attached(started=time.time()))
+        caps = getattr(driver, "capabilities", None) or {}
+        if type(driver).__module__.startswith("appium"):
+            attached.appium_sessions.append(driver.session_id)
+            return
+        address = (caps.get("goog:chromeOptions") or {}).get("debuggerAddress")
+        if address:
+            from .video import ScreencastRecorder
+
+            recorder = ScreencastRecorder(debugger_address=address, target_id=driver.current_window_handle)
+            recorder.start()
+            attached.recorders.append(recorder)
+            return
+        raise TypeError(f"devsession.attach() takes a Selenium Chromium driver or an Appium driver, "
+                        f"got {type(driver).__name__}")
+
+    def detach(self, session_id: str, driver) -> None:
+        attached = self.attached.get(session_id)
+        if attached is not None:
+            for recorder in attached.recorders:
+                recorder.stop()
+
+    def discard(self, session_id: str) -> None:
+        attached = self.attached.pop(session_id, None)
+        for recorder in attached.recorders if attached else ():
+            recorder.close()
+
+    def appium_url(self) -> str:
+        """A running Appium server: the configured one, or one started for this process."""
+        if self.settings.appium_url:
+            return self.settings.appium_url
+        with self._appium_lock:
+            if self._appium is None:
+                from .appium import AppiumServer, find_appium
+
+                binary = find_appium(self.settings.store_dir.parent)
+                if not binary:
+                    raise FileNotFoundError("Appium is not installed: cd .appium && npm install appium "
+                                            "@appium/fake-driver (see README), or pass --devsession-appium-url")
+                server = AppiumServer(binary, log_path=self.settings.store_dir / f"appium-{os.getpid()}.log")
+                server.start()
+                self._appium = server
+            return self._appium.url
+
+    def appium_log_path(self) -> Path | None:
+        return self._appium.log_path if self._appium is not None else None
+
+    def close(self) -> None:
+        for attached in self.attached.values():
+            for recorder in attached.recorders:
+                try:
+                    recorder.stop()
+                finally:
+                    recorder.close()
+        self.attached.clear()
+        if self._appium is not None:
+            self._appium.stop()
+            self._appium = None
+        if self._server is not None:
+            from .capture import stop_shared_server
+
+            stop_shared_server()
+            self._server = None
+        self.http.close()
+
+
+def _epoch(entry: dict) -> float:
+    try:
+        return datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
+    except (KeyError, ValueError, AttributeError):
+        return 0.0
+
+
+def proxy_host(url: str | None) -> str | None:
+    return urlsplit(url).hostname if url else None

@@ -1,0 +1,108 @@
+"""Acceptance tests of the embedded local backend: real mitmproxy, Chromium and Appium."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+APP = '''
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = (f"<html><body><h1 id='path'>{self.path}</h1>"
+                "<script>let n = 0; setInterval(() => {document.getElementById('path').textContent = "
+                "location.pathname + ' ' + (n++);}, 100); console.log('page ' + location.pathname);</script>"
+                "</body></html>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="session")
+def site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+'''
+
+
+def require(what: str, found: bool, hint: str) -> None:
+    if not found:
+        if os.environ.get("DEVSESSION_REQUIRE_REAL") == "1":
+            pytest.fail(f"{what} is required here (DEVSESSION_REQUIRE_REAL=1): {hint}")
+        pytest.skip(f"{what} is not installed: {hint}")
+
+
+@pytest.fixture
+def needs_chromium():
+    from pytest_devsession.local.browser import find_chromium
+
+    binary, driver = find_chromium()
+    require("Chromium", bool(binary and driver), "apt-get install chromium chromium-driver")
+
+
+@pytest.fixture
+def needs_appium():
+    from pytest_devsession.local.appium import find_appium
+
+    require("Appium", bool(find_appium(Path(__file__).parents[2])),
+            "cd .appium && npm install appium @appium/fake-driver")
+
+
+@pytest.fixture
+def local_run(pytester: pytest.Pytester, monkeypatch):
+    """Run pytest --devsession (local backend) in a subprocess; returns (result, manifest)."""
+    for name in ("DEVSESSION_BACKEND", "DEVSESSION_DEVICES", "DEVSESSION_LOCAL_URL", "DEVSESSION_LOCAL_PROXY",
+                 "DEVSESSION_LOCAL_TOKEN", "DEVSESSION_ARTIFACTS", "HEADSPIN_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    appium_bin = Path(__file__).parents[2] / ".appium" / "node_modules" / ".bin" / "appium"
+    if appium_bin.is_file() and "DEVSESSION_APPIUM_BIN" not in os.environ:
+        monkeypatch.setenv("DEVSESSION_APPIUM_BIN", str(appium_bin))
+    pytester.makeconftest(APP)
+
+    def run(*args: str):
+        result = pytester.runpytest_subprocess("--devsession", "-p", "no:cacheprovider", "--junitxml=junit.xml",
+                                               "-o", "junit_family=xunit1", *args, timeout=240)
+        path = pytester.path / "devsession-artifacts" / "manifest.json"
+        manifest = json.loads(path.read_text()) if path.exists() else None
+        return result, manifest
+
+    return run
+
+
+def video_seconds(path: Path) -> float:
+    import imageio_ffmpeg
+
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(path), "-f", "null", "-"],
+                         capture_output=True, text=True, check=True).stderr
+    stamp = out.rsplit("time=", 1)[1].split()[0]
+    h, m, s = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def entries(har_path: Path) -> list[str]:
+    har = json.loads(har_path.read_text())
+    assert har["log"]["version"] == "1.2"
+    return [e["request"]["url"] for e in har["log"]["entries"]]
+
+
+_ = shutil

@@ -1,0 +1,211 @@
+"""The local backend end to end: pytest itself with --devsession and the real parts."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pytest_devsession.local.store import Store
+
+from conftest import entries, video_seconds  # noqa: I001 - the folder's own helpers
+
+
+def sessions_by_name(manifest: dict) -> dict:
+    return {s["nodeid"].split("::")[-1]: s for s in manifest["sessions"]}
+
+
+def test_requests_through_the_proxy_land_in_their_own_har(pytester, local_run):
+    pytester.makepyfile(test_api='''
+        import pytest, requests
+
+        @pytest.mark.parametrize("name", ["alpha", "beta", "gamma"])
+        def test_call(site, devsession, name):
+            assert devsession.proxy_url.startswith("http://127.0.0.1:")
+            assert devsession.ca_cert_path.endswith(".pem")
+            http = requests.Session()
+            http.trust_env = False
+            response = http.get(f"{site}/{name}", proxies=devsession.proxies)
+            assert response.status_code == 200
+        ''')
+    result, manifest = local_run()
+    result.assert_outcomes(passed=3)
+    root = pytester.path / "devsession-artifacts"
+    for entry in manifest["sessions"]:
+        name = entry["nodeid"].split("[")[1].rstrip("]")
+        urls = entries(root / entry["artifacts"]["har"])
+        assert [urlsplit(u).path for u in urls] == [f"/{name}"], urls
+        assert entry["backend"] == "local" and entry["device_address"] == "local"
+
+
+def test_browser_video_console_and_har(pytester, local_run, needs_chromium):
+    pytester.makepyfile(test_web='''
+        import time
+
+        def test_one(site, devsession_chrome, devsession):
+            devsession_chrome.get(site + "/first")
+            time.sleep(2.0)
+
+        def test_two(site, devsession_chrome):
+            devsession_chrome.get(site + "/second")
+            time.sleep(1.0)
+        ''')
+    result, manifest = local_run("--durations=0", "-v")
+    result.assert_outcomes(passed=2)
+    root = pytester.path / "devsession-artifacts"
+    sessions = sessions_by_name(manifest)
+    for name, path, seconds in (("test_one", "/first", 2.0), ("test_two", "/second", 1.0)):
+        entry = sessions[name]
+        assert set(entry["artifacts"]) == {"har", "mp4", "jsconsole.log"}
+        urls = entries(root / entry["artifacts"]["har"])
+        paths = [urlsplit(u).path for u in urls]
+        assert path in paths
+        # Nothing of the other test, nothing of Chromium's own background traffic.
+        assert not {"/first", "/second"} - {path} & set(paths)
+        assert all(urlsplit(u).hostname == "127.0.0.1" for u in urls), urls
+        duration = video_seconds(root / entry["artifacts"]["mp4"])
+        # The video spans attach to detach: the sleep plus page load and driver calls.
+        assert seconds - 0.3 <= duration <= seconds + 1.5, (name, duration)
+        console = (root / entry["artifacts"]["jsconsole.log"]).read_text()
+        assert f"page {path}" in console
+
+
+def test_appium_log_is_cut_per_session(pytester, local_run, needs_appium):
+    pytester.makepyfile(test_app='''
+        import pytest
+        from appium import webdriver
+        from appium.webdriver.common.appiumby import AppiumBy
+        from pytest_devsession.local.appium import appium_options, fake_capabilities
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_app(devsession_appium_url, devsession, n):
+            driver = webdriver.Remote(devsession_appium_url, options=appium_options(fake_capabilities()))
+            devsession.attach(driver)
+            devsession.measure("appium_session", driver.session_id)
+            assert driver.find_element(AppiumBy.ID, "username")
+            driver.quit()
+        ''')
+    result, manifest = local_run()
+    result.assert_outcomes(passed=2)
+    root = pytester.path / "devsession-artifacts"
+    ids = {s["nodeid"]: s["measurements"][0]["value"] for s in manifest["sessions"]}
+    assert len(set(ids.values())) == 2
+    for entry in manifest["sessions"]:
+        own = ids[entry["nodeid"]]
+        (other,) = set(ids.values()) - {own}
+        log = (root / entry["artifacts"]["appium.log"]).read_text()
+        assert own in log and "/element" in log
+        assert other not in log
+
+
+def test_user_flow_store_keeps_statuses_and_measurements(pytester, local_run):
+    pytester.makepyfile(test_flow='''
+        import pytest
+
+        @pytest.mark.userflow("Checkout", description="Pay for the basket")
+        def test_pays(devsession):
+            devsession.measure("Payment time", 431.5, units="ms", type="Custom Metrics")
+
+        @pytest.mark.userflow("Checkout")
+        def test_declined(devsession):
+            devsession.measure("Payment time", 9000, units="ms")
+            assert False, "card declined"
+
+        @pytest.mark.userflow("Checkout")
+        @pytest.mark.xfail(reason="coupon bug")
+        def test_coupon():
+            assert False
+        ''')
+    result, manifest = local_run()
+    result.assert_outcomes(passed=1, failed=1, xfailed=1)
+    store = Store(pytester.path / ".devsession" / "store.sqlite3")
+    assert [f["name"] for f in store.userflows()] == ["Checkout"]
+    assert store.userflows()[0]["description"] == "Pay for the basket"
+    statuses = {s["name"].split("::")[-1]: (s["status"], s["status_message"]) for s in store.sessions("Checkout")}
+    assert statuses == {
+        "test_pays": ("Passed", None),
+        "test_declined": ("Failed", "failed in call: AssertionError: card declined"),
+        "test_coupon": ("Excluded", "xfail: coupon bug"),
+    }
+    values = sorted((m["key_name"], m["value"], m["key_units"], m["status"]) for m in store.measurements("Checkout"))
+    assert values == [("Payment time", 431.5, "ms", "Passed"), ("Payment time", 9000, "ms", "Failed")]
+    # History across runs: a second run adds to the same flow.
+    result, _ = local_run("-k", "pays")
+    assert len(store.sessions("Checkout")) == 4
+    assert len(store.measurements("Checkout")) == 3
+
+
+def test_two_xdist_workers_run_their_own_proxy(pytester, local_run):
+    pytester.makepyfile(test_par='''
+        import os, pytest, requests
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_call(site, devsession, n):
+            devsession.measure("proxy", devsession.proxy_url)
+            devsession.measure("worker", os.environ["PYTEST_XDIST_WORKER"])
+            http = requests.Session()
+            http.trust_env = False
+            assert http.get(f"{site}/call-{n}", proxies=devsession.proxies).ok
+        ''')
+    result, manifest = local_run("-n", "2")
+    result.assert_outcomes(passed=6)
+    root = pytester.path / "devsession-artifacts"
+    proxies = {}
+    for entry in manifest["sessions"]:
+        values = {m["key"]: m["value"] for m in entry["measurements"]}
+        proxies.setdefault(values["worker"], set()).add(values["proxy"])
+        n = entry["nodeid"].split("[")[1].rstrip("]")
+        assert [urlsplit(u).path for u in entries(root / entry["artifacts"]["har"])] == [f"/call-{n}"]
+    assert len(proxies) == 2
+    assert all(len(p) == 1 for p in proxies.values())
+    assert proxies["gw0"] != proxies["gw1"]
+
+
+def test_local_url_drives_another_server(pytester, local_run, monkeypatch):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    api_port, proxy_port = free_port(), free_port()
+    token = "local-server-token-5678"
+    server = subprocess.Popen([sys.executable, "-m", "pytest_devsession.local", "--port", str(api_port),
+                               "--proxy-port", str(proxy_port), "--token", token],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        api = f"http://127.0.0.1:{api_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(api + "/api/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the standalone capture server did not start"
+            time.sleep(0.1)
+        monkeypatch.setenv("DEVSESSION_LOCAL_TOKEN", token)
+        pytester.makepyfile(test_remote='''
+            import requests
+
+            def test_call(site, devsession):
+                assert devsession.proxy_url == "http://127.0.0.1:%d"
+                http = requests.Session()
+                http.trust_env = False
+                assert http.get(site + "/remote", proxies=devsession.proxies).ok
+            ''' % proxy_port)
+        result, manifest = local_run("--devsession-local-url", api,
+                                     "--devsession-local-proxy", f"http://127.0.0.1:{proxy_port}")
+        result.assert_outcomes(passed=1)
+        (entry,) = manifest["sessions"]
+        har = pytester.path / "devsession-artifacts" / entry["artifacts"]["har"]
+        assert [urlsplit(u).path for u in entries(har)] == ["/remote"]
+        listed = requests.get(api + "/api/sessions", headers={"Authorization": f"Bearer {token}"}).json()
+        assert [s["name"] for s in listed["sessions"]] == ["test_remote.py::test_call"]
+        assert token not in "\n".join(result.outlines + result.errlines)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+TICKING = """<!doctype html><html><head><title>ticking</title><link rel="icon" href="data:,"></head>
+<body style="font: 48px sans-serif"><div id="t">start</div><script>
+console.log("devsession-marker", 1, {a: 1});
+let n = 0;
+const timer = setInterval(() => {
+  n++;
+  document.getElementById("t").textContent = "tick " + n;
+  if (n >= 20) { clearInterval(timer); console.warn("ticking done"); document.title = "done"; }
+}, 100);
+</script></body></html>"""
+
+STILL = """<!doctype html><html><head><title>still</title><link rel="icon" href="data:,"></head>
+<body><h1>nothing moves</h1></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def chrome(chromium):
+    from pytest_devsession.local.browser import start_chrome
+
+    driver = start_chrome(chromedriver=chromium[1], binary=chromium[0])
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def recorder(chrome):
+    from pytest_devsession.local.browser import debugger_address
+    from pytest_devsession.local.video import ScreencastRecorder
+
+    chrome.get("about:blank")
+    rec = ScreencastRecorder(debugger_address(chrome), target_id=chrome.current_window_handle)
+    try:
+        yield rec
+    finally:
+        rec.stop()
+        rec.close()
+
+
+def video_duration(path: Path) -> float:
+    """Decode the whole file with ffmpeg; the last progress time is how long it plays."""
+    import imageio_ffmpeg
+
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(path), "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "Video: h264" in result.stderr and "yuv420p(" in result.stderr, result.stderr
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", result.stderr)
+    assert times, result.stderr
+    h, m, s = times[-1]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_changing_page_gives_a_video_as_long_as_the_recording(chrome, recorder, page_server, tmp_path):
+    page_server.pages["/ticking"] = TICKING
+    recorder.start()
+    chrome.get(page_server.url + "/ticking")  # the screencast follows the page across navigation
+    deadline = time.monotonic() + 10
+    while chrome.title != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    recorder.stop()
+
+    recorded = recorder.stopped_at - recorder.started_at
+    assert 2.0 < recorded < 10
+    assert recorder.frame_count >= 10  # one per tick, at least half of them
+
+    video = tmp_path / "video.mp4"
+    size = recorder.write_mp4(video)
+    assert size == video.stat().st_size > 0
+    assert not (tmp_path / "video.mp4.part").exists()
+    assert abs(video_duration(video) - recorded) <= 0.5
+
+    log = tmp_path / "console.log"
+    assert recorder.write_console_log(log) == log.stat().st_size
+    lines = log.read_text().splitlines()
+    marker = [line for line in lines if "devsession-marker 1 {a: 1}" in line]
+    assert marker and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 LOG ", marker[0])
+    assert any(" WARNING ticking done" in line for line in lines)
+
+
+def test_still_page_keeps_its_few_frames_on_screen_until_stop(chrome, recorder, page_server, tmp_path):
+    page_server.pages["/still"] = STILL
+    chrome.get(page_server.url + "/still")
+    recorder.start()
+    time.sleep(1.5)
+    recorder.stop()
+
+    assert 1 <= recorder.frame_count <= 3  # Chromium sends a frame only when the page repaints
+    video = tmp_path / "still.mp4"
+    assert recorder.write_mp4(video) > 0
+    assert abs(video_duration(video) - (recorder.stopped_at - recorder.started_at)) <= 0.5
+    assert recorder.write_console_log(tmp_path / "console.log") == 0
+
+
+def test_no_frames_writes_no_video(tmp_path, need_module):
+    need_module("websocket", "websocket-client")
+    from pytest_devsession.local.video import ScreencastError, ScreencastRecorder
+
+    rec = ScreencastRecorder("127.0.0.1:9")
+    with pytest.raises(ScreencastError, match="started and stopped"):
+        rec.write_mp4(tmp_path / "early.mp4")
+    rec.started_at, rec.stopped_at = 1.0, 2.0  # a recording that never got a frame
+    assert rec.write_mp4(tmp_path / "none.mp4") == 0
+    with pytest.raises(ScreencastError, match="records once"):
+        rec.start()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreachable_browser_fails_on_start(tmp_path, need_module):
+    need_module("websocket", "websocket-client")
+    import socket
+
+    from pytest_devsession.local.video import ScreencastRecorder
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    rec = ScreencastRecorder(f"127.0.0.1:{port}", connect_timeout=2)
+    with pytest.raises(OSError):
+        rec.start()
+    rec.stop()  # harmless after a failed start
