@@ -106,6 +106,14 @@ class Controller:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         errors = []
+        if self.settings.backend == "local":
+            from .local.capture.proxy import MITMPROXY_WARNING_FILTERS
+
+            # mitmproxy warns on its own thread for every intercepted TLS connection;
+            # under -W error that would abort the handshake. Only item marks come last.
+            for item in items:
+                for entry in MITMPROXY_WARNING_FILTERS:
+                    item.add_marker(pytest.mark.filterwarnings(entry))
         for item in items:
             try:
                 options = markers.parse(item)

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from pytest_devsession.local.store import Store
 
-from conftest import entries, video_seconds  # noqa: I001 - the folder's own helpers
+from local_helpers import entries, video_seconds
 
 
 def sessions_by_name(manifest: dict) -> dict:

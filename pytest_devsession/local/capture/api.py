@@ -51,12 +51,17 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 def _field(data: dict[str, Any], key: str, kind: type) -> Any:
     value = data.get(key)
-    # bool is an int in Python and str("") is not a name: check exactly
+    # exact types: True is an int to isinstance()
     if value is not None and type(value) is not kind:
         raise BadRequest(f"'{key}' must be a {'boolean' if kind is bool else 'string'}")
     if kind is str and value is not None and not value.strip():
         raise BadRequest(f"'{key}' must not be empty")
     return value
+
+
+def _has_bearer(headers: Any, token: str) -> bool:
+    scheme, _, given = (headers.get("Authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 class SessionsApi:
@@ -82,7 +87,7 @@ class SessionsApi:
     def dispatch(self, method: str, target: str, headers: Any, body: bytes) -> Response:
         path = urlsplit(target).path.rstrip("/") or "/"
         if self.token is not None and path.startswith("/api/") and path not in self.open_paths:
-            if not self._authorized(headers):
+            if not _has_bearer(headers, self.token):
                 return _error(401, UNAUTHORIZED)
         matches = [(m, route) for route in self.routes if (m := route[1].fullmatch(path))]
         if not matches:
@@ -97,10 +102,6 @@ class SessionsApi:
                     return _error(400, str(exc))
         allowed = ", ".join(sorted({route[0] for _, route in matches}))
         return Response(405, {"error": "Method not allowed"}, {"Allow": allowed})
-
-    def _authorized(self, headers: Any) -> bool:
-        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
 
     def health(self, body: bytes) -> Response:
         return Response(200, {"status": "ok"})
@@ -184,7 +185,29 @@ class ApiHttpServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.api = api
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__((host, port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End keep-alive connections, which would otherwise still be served after a stop."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class ApiThread:
@@ -201,4 +224,5 @@ class ApiThread:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.close_connections()
         self._thread.join()

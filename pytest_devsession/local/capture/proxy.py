@@ -150,10 +150,10 @@ class ProxyThread:
             self._failure = self._failure or exc
         finally:
             logging.getLogger("mitmproxy").removeHandler(errors)
-            if self._master is not None:
-                # run() skips its own cleanup when it stops early; don't leave a
-                # root-logger handler behind that posts to a closed loop
-                self._master._legacy_log_events.uninstall()
+            # The master puts a handler on the root logger that posts every record to
+            # its loop; run() removes it only if it got that far. Never leave it behind.
+            if legacy := getattr(self._master, "_legacy_log_events", None):
+                legacy.uninstall()
             self._ready.set()
 
     async def _serve(self, errors: _ErrorRecords) -> None:
@@ -163,12 +163,12 @@ class ProxyThread:
         # the rest once the addons that define them are added.
         opts.update_defer(**self._options)
         # DumpMaster must be built inside the running loop: it takes the current loop.
-        master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+        master = self._master = DumpMaster(opts, with_termlog=False, with_dumper=False)
         # ErrorCheck would sys.exit() this thread on any error logged anywhere in the
         # process during start-up; failures are detected below instead.
-        errorcheck = master.addons.get("errorcheck")
-        errorcheck.finish()
-        master.addons.remove(errorcheck)
+        if errorcheck := master.addons.get("errorcheck"):
+            errorcheck.finish()
+            master.addons.remove(errorcheck)
         if opts.deferred:
             raise KeyError(f"unknown mitmproxy options: {', '.join(sorted(opts.deferred))}")
 
@@ -182,7 +182,6 @@ class ProxyThread:
             self._ready.set()
 
         master.addons.add(*self._addons, _ReadyHook(on_running))
-        self._master = master
         self._loop = asyncio.get_running_loop()
         try:
             await master.run()

@@ -33,6 +33,11 @@ class CaptureServer:
     ``Authorization: Bearer <token>``. ``mitmproxy_options`` are extra mitmproxy
     options, e.g. ``{"ssl_verify_upstream_trusted_ca": "ca.pem"}``.
 
+    A request is stored in the session that is active and recording when it starts
+    (never for hosts matching ``ignore_hosts``). A session's ``trafficCount`` is its
+    number of flows; ``totalBytes`` sums request and response bodies as transferred
+    (before content decoding, headers excluded) and websocket message payloads.
+
     mitmproxy allows one master per process: starting a second server while one
     runs raises RuntimeError (see :func:`get_shared_server`).
     """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import logging
 import socket
 import time
 
@@ -98,6 +100,21 @@ def test_stop_with_open_connections_and_a_request_in_flight(origin):
             client.get(f"{origin.url}/after-stop", timeout=5)
 
 
+def test_stop_ends_keep_alive_api_connections():
+    server = CaptureServer().start()
+    host, port = server.api_url.rsplit("//", 1)[1].rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("GET", "/api/sessions")
+        assert connection.getresponse().read() == b'{"sessions": []}'
+        server.stop()
+        with pytest.raises((http.client.HTTPException, OSError)):
+            connection.request("GET", "/api/sessions")
+            connection.getresponse()
+    finally:
+        connection.close()
+
+
 def test_a_busy_proxy_port_fails_clearly_and_frees_the_slot():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -122,9 +139,10 @@ def test_a_busy_api_port_fails_and_stops_the_proxy():
         assert after.running
 
 
-def test_unknown_mitmproxy_options_are_reported():
+def test_unknown_mitmproxy_options_are_reported_and_leave_no_log_handler():
     with pytest.raises(RuntimeError, match="unknown mitmproxy options: no_such_option"):
         CaptureServer(mitmproxy_options={"no_such_option": 1}).start()
+    assert not [h for h in logging.getLogger().handlers if type(h).__module__.startswith("mitmproxy")]
 
 
 def test_mitmproxy_options_defined_by_addons_are_accepted():
