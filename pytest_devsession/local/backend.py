@@ -187,7 +187,8 @@ class LocalBackend:
         return len(data)
 
     def session_url(self, session_id: str) -> str | None:
-        return f"{self.api_url}/api/sessions/{session_id}" if self.api_url else None
+        # The embedded server ends with the run: a link to it would be dead in every report.
+        return f"{self.api_url}/api/sessions/{session_id}" if self.settings.local_url else None
 
     def session_environment(self, session_id: str) -> dict:
         return {"proxy_url": self.proxy_url, "ca_cert_path": self.ca_cert_path}
