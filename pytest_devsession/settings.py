@@ -25,7 +25,7 @@ DEFAULT_ARTIFACTS = ("har", "mp4")
 # What the embedded local backend can produce (the rest needs HeadSpin's capture).
 LOCAL_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log", "device.log")
 # Locally an artifact a test cannot have (a video without a browser) is simply absent.
-LOCAL_DEFAULT_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log")
+LOCAL_DEFAULT_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log", "device.log")
 DEFAULT_API_URL = "https://api-dev.headspin.io/v0"
 DEFAULT_UI_URL = "https://ui-dev.headspin.io"
 TOKEN_ENV = "HEADSPIN_API_TOKEN"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..backends.base import Annotation, BackendError, CaptureOptions, Device
+from ..backends.base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from .store import Store
 
 LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
@@ -28,12 +28,20 @@ HAR_SLACK = 1.0  # seconds around the capture window when a server's HAR holds m
 
 @dataclass
 class Attached:
-    """What a test attached to its session: browser recorders and Appium sessions."""
+    """What a test attached to its session: browser recorders, Appium sessions, an Android recording."""
 
     recorders: list = field(default_factory=list)
     appium_sessions: list = field(default_factory=list)
     started: float = 0.0
     stopped: float | None = None
+    android: object = None  # the AndroidCapture recording this session
+    android_files: dict = field(default_factory=dict)  # artifact name -> recorded file
+
+
+def adb_server() -> tuple[str, int]:
+    """Where the adb server is, as adb itself reads it (ANDROID_ADB_SERVER_PORT)."""
+    port = os.environ.get("ANDROID_ADB_SERVER_PORT", "5037")
+    return "127.0.0.1", int(port) if port.isdigit() else 5037
 
 
 class LocalBackend:
@@ -53,6 +61,7 @@ class LocalBackend:
         self._appium = None
         self._appium_lock = threading.Lock()
         self.attached: dict[str, Attached] = {}
+        self.android: dict[str, tuple] = {}  # address -> (DeviceLease, AndroidCapture)
 
     # the capture server ---------------------------------------------------
     def _ensure_server(self) -> None:
@@ -90,18 +99,53 @@ class LocalBackend:
 
     # devices -----------------------------------------------------------------
     def devices(self) -> dict[str, Device]:
+        # adb is touched only when an Android device was asked for, and only when it is locked.
         found = {"local": LOCAL}
         for address in self.settings.devices:
             if address.startswith("adb:"):
-                raise BackendError(f"{address}: Android devices through adb are not supported yet by the local "
-                                   "backend", action="list devices")
+                found[address] = Device(address=address, serial=address[4:], hostname="adb", platform="adb")
         return found
 
     def lock(self, device: Device) -> None:
-        """This machine is ours for the run; nothing to lock."""
+        """Android: hold the device across processes, connect, and route its traffic through the capture."""
+        if device.platform != "adb" or device.address in self.android:
+            return
+        from .android import AndroidCapture, AndroidError, DeviceLease
+
+        lease = DeviceLease(device.serial, self.settings.store_dir / "leases")
+        try:
+            lease.acquire()
+        except AndroidError as exc:
+            raise DeviceUnavailable(str(exc), action=f"lock {device.address}") from None
+        host, port = adb_server()
+        capture = AndroidCapture(device.serial, host, port, timeout=15)
+        try:
+            capture.connect()
+            self._ensure_server()
+            proxy = urlsplit(self.proxy_url)
+            capture.route_through(proxy.hostname, proxy.port)
+        except BaseException as exc:
+            try:
+                capture.close()
+            finally:
+                lease.release()
+            if isinstance(exc, AndroidError):
+                raise DeviceUnavailable(str(exc), action=f"lock {device.address}") from None
+            raise
+        self.android[device.address] = (lease, capture)
 
     def unlock(self, device: Device) -> None:
-        """Nothing was locked."""
+        """Put the device's settings back and let other processes have it."""
+        held = self.android.pop(device.address, None)
+        if held is None:
+            return
+        lease, capture = held
+        try:
+            capture.close()
+        except Exception as exc:  # noqa: BLE001 - the lease must go anyway
+            raise BackendError(f"could not restore {device.address}: {exc}", action=f"unlock {device.address}")
+        finally:
+            lease.release()
 
     # capture -----------------------------------------------------------------
     def start_capture(self, device: Device, options: CaptureOptions) -> str:
@@ -109,8 +153,15 @@ class LocalBackend:
         action = "start capture"
         session = self._json(self._call("POST", "/api/sessions", action, json={"name": options.name or "pytest"}), action)
         session_id = str(session["id"])
-        self.attached[session_id] = Attached(started=time.time())
+        attached = self.attached[session_id] = Attached(started=time.time())
         self._call("POST", f"/api/sessions/{session_id}/activate", action)
+        if device.address in self.android:
+            capture = self.android[device.address][1]
+            try:
+                capture.start_recording(session_id[:8])
+            except Exception as exc:  # noqa: BLE001 - the capture is open: the controller stops it
+                raise BackendError(f"cannot record {device.address}: {exc}", action=action) from None
+            attached.android = capture
         return session_id
 
     def wait_ready(self, session_id: str, deadline: float) -> None:
@@ -133,6 +184,16 @@ class LocalBackend:
                     recorder.stop()
                 except Exception as exc:  # noqa: BLE001 - the traffic must still stop
                     errors.append(f"browser video: {exc}")
+            if attached.android is not None:
+                import tempfile
+
+                folder = Path(tempfile.mkdtemp(prefix="devsession-android-"))
+                video, logcat = folder / "screen.mp4", folder / "logcat.txt"
+                try:
+                    video_size, _ = attached.android.stop_recording(video, logcat)
+                    attached.android_files = {"device.log": logcat, **({"mp4": video} if video_size else {})}
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(f"android recording: {exc}")
         self._call("PATCH", f"/api/sessions/{session_id}", "stop capture",
                    json={"isRecording": False, "isActive": False})
         if errors:
@@ -154,6 +215,13 @@ class LocalBackend:
         attached = self.attached.get(session_id) or Attached()
         if ext == "har":
             return self._download_har(session_id, dest, attached)
+        if ext in attached.android_files:
+            import shutil
+
+            partial = dest.with_name(dest.name + ".part")
+            shutil.copyfile(attached.android_files[ext], partial)
+            os.replace(partial, dest)
+            return dest.stat().st_size
         if ext == "mp4":
             recorders = [r for r in attached.recorders if r.frame_count]
             return recorders[0].write_mp4(dest) if recorders else None
@@ -221,6 +289,10 @@ class LocalBackend:
         attached = self.attached.pop(session_id, None)
         for recorder in attached.recorders if attached else ():
             recorder.close()
+        if attached and attached.android_files:
+            import shutil
+
+            shutil.rmtree(next(iter(attached.android_files.values())).parent, ignore_errors=True)
 
     def appium_url(self) -> str:
         """A running Appium server: the configured one, or one started for this process."""
@@ -250,6 +322,11 @@ class LocalBackend:
                 finally:
                     recorder.close()
         self.attached.clear()
+        for address in list(self.android):
+            try:
+                self.unlock(Device(address=address, serial=address[4:], hostname="adb", platform="adb"))
+            except BackendError:
+                pass  # reported by the controller's own unlock; this is the last resort
         if self._appium is not None:
             self._appium.stop()
             self._appium = None
