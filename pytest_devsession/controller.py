@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -23,8 +25,10 @@ from . import markers, outcome
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
 from .handle import DevSession, handle_key
+from .leases import Ledger, release_stale
 from .reporting import html as html_report
 from .reporting import junit, manifest, summary
+from .spool import Spool, transient
 
 
 class DevSessionWarning(UserWarning):
@@ -82,6 +86,26 @@ class Controller:
         self.run_problems: list[str] = []
         self.folders: dict[str, str] = {}
         self.manifest_path: Path | None = None
+        self.notes: list[str] = []
+        self.uncertain: set[str] = set()  # devices where a create may have opened a session we never heard of
+        self.spool = Spool(settings.store_dir / "spool")
+        # HeadSpin's locks and sessions outlive this process; the embedded local server does not.
+        self.service_url = settings.api_url if settings.backend == "headspin" else settings.local_url
+        self.ledger: Ledger | None = None
+        self._previous_sigterm = None
+        if not settings.cleanup and not settings.flush:
+            self._check_writable(settings.artifacts_dir)
+
+    @staticmethod
+    def _check_writable(folder: Path) -> None:
+        probe = folder / f".devsession-probe-{threading.get_ident()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise pytest.UsageError(f"pytest-devsession: --devsession-artifacts-dir: cannot write to {folder}: "
+                                    f"{exc.strerror or exc}") from None
 
     # run ---------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -89,6 +113,8 @@ class Controller:
         if backend is None:
             raise pytest.UsageError(f"pytest-devsession: --devsession-backend: no plugin provides {self.settings.backend!r}")
         self.backend = backend
+        if not self.is_worker:
+            self._maintenance()
         try:
             self.known = backend.devices()
         except AuthenticationError as exc:
@@ -103,6 +129,30 @@ class Controller:
                 f"pytest-devsession: --devsession-device: {', '.join(unknown)} unknown to {self.settings.api_url}; "
                 f"its devices are: {', '.join(sorted(self.known)) or 'none'}"
             )
+        if self.service_url or self.settings.backend == "headspin":
+            self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url)
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm)
+
+    def _maintenance(self) -> None:
+        """Before any test: release what dead runs held, deliver what earlier runs could not."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        say = (lambda text: terminal.write_line(f"pytest-devsession: {text}")) if terminal else (lambda text: None)
+        for line in release_stale(self.settings.store_dir / "leases", self.backend, self.service_url,
+                                  min(self.settings.ready_timeout, 60)):
+            say(line)
+            self.notes.append(line)
+        if self.spool.count():
+            delivered, problems = self.spool.deliver(self.backend, self.service_url)
+            if delivered:
+                say(f"delivered {delivered} spooled result(s) from earlier runs")
+                self.notes.append(f"delivered {delivered} spooled result(s) from earlier runs")
+            for problem in problems:
+                self.notes.append(f"spooled result not delivered yet: {problem}")
+        if self.settings.cleanup or self.settings.flush:
+            waiting = self.spool.count()
+            pytest.exit(f"pytest-devsession: done ({waiting} result(s) still waiting in the spool)"
+                        if waiting else "pytest-devsession: done", returncode=pytest.ExitCode.OK)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         errors = []
@@ -137,9 +187,14 @@ class Controller:
                 self.run_problems.append(f"cannot write manifest.json: {exc}")
 
     def pytest_unconfigure(self) -> None:
-        self.release_all()
-        if self.backend is not None:
-            self.backend.close()
+        try:
+            self.release_all()
+        finally:
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+                self._previous_sigterm = None
+            if self.backend is not None:
+                self.backend.close()
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.is_worker:
@@ -149,23 +204,59 @@ class Controller:
                       str(self.manifest_path) if self.manifest_path else None)
         for problem in self.run_problems:
             terminalreporter.line(f"  run: {problem}", yellow=True)
+        for note in self.notes:
+            terminalreporter.line(f"  before the run: {note}")
+        waiting = self.spool.count()
+        if waiting:
+            terminalreporter.line(
+                f"{waiting} result(s) waiting in the spool ({self.spool.folder}): the next run delivers them, "
+                "or pytest --devsession --devsession-flush", yellow=True)
 
     def release_all(self) -> None:
-        """Stop every capture still open and unlock every device: the run's leases."""
-        for session_id in list(self.open):
+        """Stop every capture still open and unlock every device: the run's leases.
+
+        A second Ctrl-C while this runs is noted, not obeyed: leaving now would
+        leave the device locked for everyone else.
+        """
+        if self.backend is None or not (self.open or self.locked):
+            return
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, _postpone) if main else None
+        try:
+            deadline = min(self.settings.ready_timeout, 60)
+            for session_id in list(self.open):
+                try:
+                    self.backend.stop_capture(session_id, time.monotonic() + deadline)
+                    self._ledger("close_session", session_id)
+                except Exception as exc:  # noqa: BLE001 - reported, never raised at the end of a run
+                    self.run_problems.append(f"could not stop capture {session_id}: {exc}")
+                finally:
+                    self.open.pop(session_id, None)
+            for address, device in list(self.locked.items()):
+                if address in self.uncertain and hasattr(self.backend, "live_sessions"):
+                    # A create cut short may have opened a session whose id never reached us.
+                    try:
+                        for session_id in self.backend.live_sessions(device):
+                            self.backend.stop_capture(session_id, time.monotonic() + deadline)
+                    except Exception as exc:  # noqa: BLE001
+                        self.run_problems.append(f"could not check {address} for open captures: {exc}")
+                try:
+                    self.backend.unlock(device)
+                    self._ledger("drop_device", address)
+                except Exception as exc:  # noqa: BLE001 - the ledger keeps it for the next run
+                    self.run_problems.append(f"could not unlock {address}: {exc}")
+                finally:
+                    self.locked.pop(address, None)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _ledger(self, action: str, *args) -> None:
+        if self.ledger is not None:
             try:
-                self.backend.stop_capture(session_id, time.monotonic() + min(self.settings.ready_timeout, 60))
-            except Exception as exc:  # noqa: BLE001 - reported, never raised at the end of a run
-                self.run_problems.append(f"could not stop capture {session_id}: {exc}")
-            finally:
-                self.open.pop(session_id, None)
-        for address, device in list(self.locked.items()):
-            try:
-                self.backend.unlock(device)
-            except Exception as exc:  # noqa: BLE001
-                self.run_problems.append(f"could not unlock {address}: {exc}")
-            finally:
-                self.locked.pop(address, None)
+                getattr(self.ledger, action)(*args)
+            except OSError as exc:
+                self.run_problems.append(f"cannot write the lease ledger {self.ledger.path}: {exc}")
 
     # test --------------------------------------------------------------
     def _options(self, item: pytest.Item) -> markers.TestOptions:
@@ -201,9 +292,15 @@ class Controller:
         except AuthenticationError as exc:
             self._stop_run(exc)
         except BackendError as exc:
+            if exc.status is None:  # no answer: the session may exist all the same
+                self.uncertain.add(address)
             pytest.fail(f"pytest-devsession could not start a capture on {address}: {exc}", pytrace=False)
+        except BaseException:
+            self.uncertain.add(address)
+            raise
         item.stash[state_key] = TestState(session_id, device, folder, options)
         self.open[session_id] = item.nodeid
+        self._ledger("open_session", session_id, address)
         handle.session_id, handle.device_address, handle.artifacts_dir = session_id, address, folder
         handle.url = self.backend.session_url(session_id)
         try:
@@ -216,7 +313,7 @@ class Controller:
         environment = self.backend.session_environment(session_id)
         handle.proxy_url, handle.ca_cert_path = environment.get("proxy_url"), environment.get("ca_cert_path")
         handle._backend = self.backend
-        self.config.hook.pytest_devsession_session_started(item=item, session_id=session_id, device_address=address)
+        self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
 
     def _stop_run(self, exc: AuthenticationError):
         pytest.exit(f"pytest-devsession: {exc.message}", returncode=pytest.ExitCode.USAGE_ERROR)
@@ -230,12 +327,14 @@ class Controller:
         # The lease is ours from the moment we ask: an answer lost on the way
         # must still be unlocked at the end (unlocking a free device is harmless).
         self.locked[address] = device
+        self._ledger("take_device", device)
         try:
             self.backend.lock(device)
         except AuthenticationError as exc:
             self._stop_run(exc)
         except BackendError as exc:
             self.locked.pop(address, None)
+            self._ledger("drop_device", address)
             self.lock_errors[address] = self._busy_message(address, exc)
             pytest.fail(self.lock_errors[address], pytrace=False)
         return device
@@ -268,9 +367,13 @@ class Controller:
         report = yield
         item.stash.setdefault(reports_key, []).append(report)
         if report.when == "teardown":
-            record = self.finish(item)
-            if record is not None:
-                self._attach(item, report, record)
+            try:
+                record = self.finish(item)
+                if record is not None:
+                    self._attach(item, report, record)
+            except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+                warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: internal error after the "
+                                                f"test: {type(exc).__name__}: {exc}"), stacklevel=1)
         return report
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -303,7 +406,7 @@ class Controller:
                 self.backend.discard(state.session_id)
         elif measurements:
             record["problems"].append("measurements not uploaded: the test ran without a capture session")
-        self.config.hook.pytest_devsession_session_finished(item=item, record=record)
+        self._hook("session_finished", record["problems"], item=item, record=record)
         for problem in record["problems"]:
             warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: {problem}"), stacklevel=1)
         return record
@@ -312,11 +415,19 @@ class Controller:
         problems = record["problems"]
         session_id = state.session_id
 
-        def step(label, action) -> bool:
+        def step(label, action, spool=None) -> bool:
             try:
                 action()
                 return True
             except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+                if spool is not None and transient(exc):
+                    try:
+                        self.spool.put(spool[0], self.backend.name, self.service_url, **spool[1])
+                        problems.append(f"{label}: {exc}; kept in the spool for a later run")
+                        record["spooled"] = record.get("spooled", 0) + 1
+                        return False
+                    except OSError as spool_error:
+                        problems.append(f"cannot write the spool: {spool_error}")
                 problems.append(f"{label}: {exc}")
                 return False
 
@@ -324,6 +435,7 @@ class Controller:
             session_id, time.monotonic() + self.settings.ready_timeout))
         if stopped:
             self.open.pop(session_id, None)
+            self._ledger("close_session", session_id)
         tags = {"outcome": (record["status"] or "unknown").lower()}
         if self.settings.build_id:
             tags["build"] = self.settings.build_id
@@ -331,11 +443,16 @@ class Controller:
         step("name the session", lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
         userflow = record["userflow"]
         if userflow:
+            description = state.options.userflow_description
             step("set the user flow status", lambda: self.backend.report_status(
-                session_id, userflow, state.options.userflow_description, record["status"], record["status_message"]))
+                session_id, userflow, description, record["status"], record["status_message"]),
+                spool=("status", dict(session_id=session_id, userflow=userflow, description=description,
+                                      status=record["status"], message=record["status_message"])))
             if record["measurements"]:
                 record["measurements_uploaded"] = step("upload measurements", lambda: self.backend.upload_measurements(
-                    session_id, userflow, record["measurements"]))
+                    session_id, userflow, record["measurements"]),
+                    spool=("measurements", dict(session_id=session_id, userflow=userflow,
+                                                measurements=record["measurements"])))
         elif record["measurements"]:
             problems.append(f"{len(record['measurements'])} measurement(s) not uploaded: the test has no user flow "
                             "(add @pytest.mark.userflow or --devsession-userflow)")
@@ -363,8 +480,18 @@ class Controller:
 
             step(f"download {ext}", fetch)
         if record["artifacts"]:
-            self.config.hook.pytest_devsession_artifacts_collected(
-                item=item, record=record, artifacts=dict(record["artifacts"]))
+            self._hook("artifacts_collected", problems, item=item, record=record, artifacts=dict(record["artifacts"]))
+
+    def _hook(self, name: str, problems: list, **kwargs) -> None:
+        """Call one of our hooks; a plugin's exception there is a problem to report, not a crash."""
+        try:
+            getattr(self.config.hook, f"pytest_devsession_{name}")(**kwargs)
+        except Exception as exc:  # noqa: BLE001
+            message = f"a pytest_devsession_{name} hook raised {type(exc).__name__}: {exc}"
+            if problems is not None:
+                problems.append(message)
+            if name == "session_started":
+                warnings.warn(DevSessionWarning(f"pytest-devsession: {message}"), stacklevel=1)
 
     def _attach(self, item: pytest.Item, report, record: dict) -> None:
         props = junit.properties(record)
@@ -378,3 +505,12 @@ class Controller:
             htmlpath = getattr(self.config.option, "htmlpath", None)
             report_dir = Path(htmlpath).resolve().parent if htmlpath else None
             report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
+
+
+def _sigterm(signum, frame):
+    # Handled like Ctrl-C, so pytest unwinds and every lease is released.
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def _postpone(signum, frame):
+    """Ctrl-C while the run releases its leases: finish releasing first."""

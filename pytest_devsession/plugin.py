@@ -47,6 +47,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="local backend: a running Appium server; without it the plugin starts one when a test asks")
     group.addoption("--devsession-store", dest="devsession_store", metavar="DIR",
                     help="local backend: folder of the user flow store (default .devsession)")
+    group.addoption("--devsession-har-raw", dest="devsession_har_raw", action="store_true", default=False,
+                    help="keep HAR files as captured, secrets included (default: redact Authorization, cookies, "
+                         "API keys and tokens in headers, query strings and form fields)")
+    group.addoption("--devsession-redact", dest="devsession_redact", metavar="NAMES",
+                    help="more header/parameter names to redact in HAR files, comma-separated")
+    group.addoption("--devsession-cleanup", dest="devsession_cleanup", action="store_true", default=False,
+                    help="release devices and captures left by runs that died, then exit")
+    group.addoption("--devsession-flush", dest="devsession_flush", action="store_true", default=False,
+                    help="deliver statuses and measurements waiting in the spool, then exit")
     group.addoption("--devsession-ready-timeout", dest="devsession_ready_timeout", metavar="SECONDS",
                     help="deadline for a capture to become ready or complete (default 180)")
 
@@ -64,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_local_proxy", "local backend: proxy URL of that server")
     parser.addini("devsession_appium_url", "local backend: URL of a running Appium server")
     parser.addini("devsession_store", "local backend: folder of the user flow store")
+    parser.addini("devsession_har_raw", "keep HAR files unredacted (true/false)")
+    parser.addini("devsession_redact", "more names to redact in HAR files, one per line or comma-separated")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
 

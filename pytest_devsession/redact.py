@@ -5,7 +5,10 @@ their values replaced; everything else (timings, sizes, URLs) stays as captured.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "[REDACTED]"
@@ -69,3 +72,19 @@ def redact_har(har: dict, extra_names=()) -> int:
             count += text != post["text"]
             post["text"] = text
     return count
+
+
+def redact_file(path: Path, extra_names=()) -> int:
+    """Redact the HAR at ``path`` in place; returns its new size. A file that is not HAR JSON is left as it is."""
+    try:
+        har = json.loads(Path(path).read_bytes())
+    except ValueError:
+        return Path(path).stat().st_size
+    if not isinstance(har, dict):
+        return Path(path).stat().st_size
+    redact_har(har, extra_names)
+    data = json.dumps(har, indent=1).encode()
+    partial = Path(str(path) + ".redacting")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    return len(data)

@@ -82,6 +82,10 @@ class Settings:
     local_token: Secret = field(default_factory=lambda: Secret(""), repr=False)
     appium_url: str | None = None
     store_dir: Path = Path(".devsession")
+    har_raw: bool = False
+    redact: tuple[str, ...] = ()
+    cleanup: bool = False
+    flush: bool = False
 
 
 def _pick(config: pytest.Config, option: str, env: str | None, ini: str | None):
@@ -96,6 +100,20 @@ def _pick(config: pytest.Config, option: str, env: str | None, ini: str | None):
         if value not in (None, [], ""):
             return value
     return None
+
+
+def _flag(config: pytest.Config, option: str, env: str) -> bool:
+    if config.getoption(option, default=False):
+        return True
+    raw = os.environ.get(env) or config.getini(option)
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise _usage(env if os.environ.get(env) else option + " (ini)", f"got {raw!r}; accepted values: true, false")
 
 
 def _usage(setting: str, message: str) -> pytest.UsageError:
@@ -193,7 +211,9 @@ def resolve(config: pytest.Config) -> Settings:
             f"{TOKEN_ENV} (it is never taken from the command line or an ini file)",
         )
     devices = _devices(config, backend) or (("local",) if backend == "local" else ())
-    if backend == "headspin" and not devices:
+    maintenance = bool(config.getoption("devsession_cleanup", default=False)
+                       or config.getoption("devsession_flush", default=False))
+    if backend == "headspin" and not devices and not maintenance:
         raise _usage(
             "--devsession-device",
             "the HeadSpin backend needs at least one device: --devsession-device SERIAL@HOSTNAME "
@@ -246,4 +266,9 @@ def resolve(config: pytest.Config) -> Settings:
         local_token=Secret(os.environ.get(LOCAL_TOKEN_ENV, "").strip()),
         appium_url=parse_url("--devsession-appium-url", appium_url) if appium_url else None,
         store_dir=store_dir,
+        har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
+        redact=tuple(n.strip() for n in str(_pick(config, "devsession_redact", "DEVSESSION_REDACT", "devsession_redact")
+                                              or "").replace("\n", ",").split(",") if n.strip()),
+        cleanup=bool(config.getoption("devsession_cleanup", default=False)),
+        flush=bool(config.getoption("devsession_flush", default=False)),
     )

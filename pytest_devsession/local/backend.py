@@ -248,6 +248,10 @@ class LocalBackend:
             # active session) gives more than the test's traffic: keep its window.
             end = (attached.stopped or time.time()) + HAR_SLACK
             har["log"]["entries"] = [e for e in entries if attached.started - HAR_SLACK <= _epoch(e) <= end]
+        if not self.settings.har_raw:
+            from ..redact import redact_har
+
+            redact_har(har, self.settings.redact)
         data = json.dumps(har, indent=1).encode()
         partial = dest.with_name(dest.name + ".part")
         partial.write_bytes(data)

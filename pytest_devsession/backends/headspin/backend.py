@@ -5,6 +5,9 @@ import os
 import threading
 from pathlib import Path
 
+import requests
+
+from ...redact import redact_file
 from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from . import routes
 from .client import Client
@@ -126,23 +129,52 @@ class HeadSpinBackend:
                             action="upload measurements", idempotent=False, json={"data": data})
 
     def download(self, session_id: str, ext: str, dest: Path) -> int:
+        # One more try when the stream was cut short: urllib3 retries only until the headers.
+        for attempt in (1, 2):
+            try:
+                return self._download_once(session_id, ext, dest)
+            except BackendError as exc:
+                if attempt == 2 or not getattr(exc, "cut_short", False):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _download_once(self, session_id: str, ext: str, dest: Path) -> int:
+        action = f"download {ext}"
         partial = dest.with_name(dest.name + ".part")
-        response = self.client.request("GET", routes.download(session_id, ext), action=f"download {ext}",
+        response = self.client.request("GET", routes.download(session_id, ext), action=action,
                                        expect_json=False, stream=True)
         size = 0
         try:
-            with response, open(partial, "wb") as out:
-                for chunk in response.iter_content(64 * 1024):
-                    out.write(chunk)
-                    size += len(chunk)
+            try:
+                with response, open(partial, "wb") as out:
+                    for chunk in response.iter_content(64 * 1024):
+                        out.write(chunk)
+                        size += len(chunk)
+            except requests.RequestException as exc:
+                error = BackendError(f"the download was cut short after {size} bytes ({type(exc).__name__})",
+                                     action=action)
+                error.cut_short = True
+                raise error from None
             expected = response.headers.get("Content-Length")
             if expected is not None and expected.isdigit() and int(expected) != size and "Content-Encoding" not in response.headers:
-                raise BackendError(f"the download was cut short ({size} of {expected} bytes)", action=f"download {ext}")
+                error = BackendError(f"the download was cut short ({size} of {expected} bytes)", action=action)
+                error.cut_short = True
+                raise error
+            if ext == "har" and not self.settings.har_raw:
+                size = redact_file(partial, self.settings.redact)
             os.replace(partial, dest)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
         return size
+
+    def live_sessions(self, device: Device) -> list[str]:
+        """Capture sessions still active on ``device`` (ours: we hold its lock)."""
+        body = self.client.request("GET", routes.SESSIONS, action="list live sessions",
+                                   params={"include_all": "false", "num_sessions": 50})
+        sessions = body.get("sessions") if isinstance(body, dict) else None
+        return [str(s["session_id"]) for s in sessions or () if isinstance(s, dict)
+                and s.get("device_address") == device.address and s.get("session_id")]
 
     def session_url(self, session_id: str) -> str:
         return routes.ui_session(self.settings.ui_url, session_id)

@@ -1,0 +1,114 @@
+"""The run's leases on disk: which process holds which device and which capture.
+
+A run that dies without cleaning up (SIGKILL, power loss, os._exit) leaves its
+ledger behind; the next run, or ``pytest --devsession --devsession-cleanup``,
+releases what a dead process held.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .backends.base import Device
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), to tell a reused pid from the original."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def alive(entry: dict) -> bool:
+    if entry.get("host") != socket.gethostname():
+        return True  # another machine's run: not ours to judge
+    pid = int(entry.get("pid", 0))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started = entry.get("process_start")
+    return started is None or _process_start(pid) in (None, started)
+
+
+class Ledger:
+    """This process's leases, rewritten on every change and removed when empty."""
+
+    def __init__(self, folder: Path, backend: str, api_url: str | None) -> None:
+        self.folder = folder
+        self.path = folder / f"run-{socket.gethostname()}-{os.getpid()}.json"
+        self.header = {"pid": os.getpid(), "host": socket.gethostname(), "process_start": _process_start(os.getpid()),
+                       "backend": backend, "api_url": api_url, "started": time.time()}
+        self.devices: dict[str, dict] = {}
+        self.sessions: dict[str, str] = {}
+
+    def take_device(self, device: Device) -> None:
+        self.devices[device.address] = asdict(device)
+        self._write()
+
+    def drop_device(self, address: str) -> None:
+        if self.devices.pop(address, None) is not None:
+            self._write()
+
+    def open_session(self, session_id: str, address: str) -> None:
+        self.sessions[session_id] = address
+        self._write()
+
+    def close_session(self, session_id: str) -> None:
+        if self.sessions.pop(session_id, None) is not None:
+            self._write()
+
+    def _write(self) -> None:
+        if not self.devices and not self.sessions:
+            self.path.unlink(missing_ok=True)
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".part")
+        partial.write_text(json.dumps({**self.header, "devices": self.devices, "sessions": self.sessions}))
+        os.replace(partial, self.path)
+
+
+def stale(folder: Path) -> list[tuple[Path, dict]]:
+    """Ledgers of processes that are gone."""
+    found = []
+    for path in sorted(folder.glob("run-*.json")) if folder.is_dir() else ():
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not alive(entry):
+            found.append((path, entry))
+    return found
+
+
+def release_stale(folder: Path, backend, api_url: str | None, deadline_seconds: float) -> list[str]:
+    """Release what dead runs of the same service held; returns one line per ledger."""
+    lines = []
+    for path, entry in stale(folder):
+        if entry.get("backend") != backend.name or entry.get("api_url") != api_url:
+            lines.append(f"left alone: leases of ended process {entry.get('pid')} on another service "
+                         f"({entry.get('backend')} at {entry.get('api_url')}): {path}")
+            continue
+        problems = []
+        for session_id in entry.get("sessions", {}):
+            try:
+                backend.stop_capture(session_id, time.monotonic() + deadline_seconds)
+            except Exception as exc:  # noqa: BLE001 - reported; the device still gets unlocked
+                problems.append(f"capture {session_id}: {exc}")
+        for address, fields in entry.get("devices", {}).items():
+            try:
+                backend.unlock(Device(**fields))
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"device {address}: {exc}")
+        path.unlink(missing_ok=True)
+        text = (f"released {len(entry.get('devices', {}))} device(s) and {len(entry.get('sessions', {}))} capture(s) "
+                f"left by process {entry.get('pid')}, which ended without cleaning up")
+        lines.append(text + (f" (problems: {'; '.join(problems)})" if problems else ""))
+    return lines
