@@ -124,6 +124,9 @@ def _entries(start: float):
         t += total / 1000 + 0.1
 
 
+APP_SECRETS = ("app-user-secret-7f3a9c", "app-cookie-secret-51b2e0")
+
+
 def har(session_id: str, start: float, extra: dict | None = None) -> dict:
     entries = []
     for t, method, url, status, mime, size, ip, timings, total in _entries(start):
@@ -137,8 +140,11 @@ def har(session_id: str, start: float, extra: dict | None = None) -> dict:
                 "url": url,
                 "httpVersion": "HTTP/1.1",
                 "cookies": [],
+                # An app sends its user's credentials: what a HAR must not hand on unredacted.
                 "headers": [{"name": "Host", "value": parts.hostname},
-                            {"name": "User-Agent", "value": "okhttp/4.12.0"}],
+                            {"name": "User-Agent", "value": "okhttp/4.12.0"},
+                            {"name": "Authorization", "value": f"Bearer {APP_SECRETS[0]}"},
+                            {"name": "Cookie", "value": f"sid={APP_SECRETS[1]}"}],
                 "queryString": [{"name": k, "value": v} for k, _, v in
                                 (q.partition("=") for q in parts.query.split("&") if q)],
                 "headersSize": -1,

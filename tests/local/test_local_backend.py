@@ -209,3 +209,33 @@ def test_local_url_drives_another_server(pytester, local_run, monkeypatch):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_har_secrets_are_redacted_unless_asked_raw(pytester, local_run):
+    import json
+
+    pytester.makepyfile(test_secret='''
+        import requests
+
+        def test_call(site, devsession):
+            http = requests.Session()
+            http.trust_env = False
+            http.get(f"{site}/me?access_token=tok-123456&page=2", proxies=devsession.proxies,
+                     headers={"Authorization": "Bearer user-secret-abcdef", "Cookie": "sid=cookie-secret-42"})
+        ''')
+    result, manifest = local_run()
+    result.assert_outcomes(passed=1)
+    har_path = pytester.path / "devsession-artifacts" / manifest["sessions"][0]["artifacts"]["har"]
+    (entry,) = json.loads(har_path.read_text())["log"]["entries"]
+    # The request as the HAR keeps it (the page itself echoes its URL in its body, which is content).
+    request = json.dumps(entry["request"])
+    for secret in ("tok-123456", "user-secret-abcdef", "cookie-secret-42"):
+        assert secret not in request
+    assert urlsplit(entry["request"]["url"]).query == "access_token=[REDACTED]&page=2"
+    headers = {h["name"].lower(): h["value"] for h in entry["request"]["headers"]}
+    assert headers["authorization"] == headers["cookie"] == "[REDACTED]"
+
+    result, manifest = local_run("--devsession-har-raw")
+    har_path = pytester.path / "devsession-artifacts" / manifest["sessions"][0]["artifacts"]["har"]
+    text = har_path.read_text()
+    assert all(s in text for s in ("tok-123456", "user-secret-abcdef", "cookie-secret-42"))
