@@ -1,7 +1,7 @@
 """Redact secrets from HAR files before they become artifacts.
 
-Headers, cookies, query parameters and form fields whose names look secret get
-their values replaced; everything else (timings, sizes, URLs) stays as captured.
+Every cookie, and headers, query parameters and form fields whose names look
+secret, get their values replaced; everything else (timings, sizes, URLs) stays as captured.
 """
 from __future__ import annotations
 
@@ -27,10 +27,11 @@ def is_secret(name: str, extra: frozenset[str] = frozenset()) -> bool:
     return lowered in DEFAULT_NAMES or lowered in extra or any(word in lowered for word in SECRET_WORDS)
 
 
-def _pairs(items, extra) -> int:
+def _pairs(items, extra, every: bool = False) -> int:
     count = 0
     for item in items or ():
-        if isinstance(item, dict) and "name" in item and is_secret(str(item["name"]), extra) and item.get("value"):
+        if isinstance(item, dict) and "name" in item and item.get("value") and (
+                every or is_secret(str(item["name"]), extra)):
             item["value"] = MASK
             count += 1
     return count
@@ -51,7 +52,8 @@ def redact_har(har: dict, extra_names=()) -> int:
     for entry in (har.get("log") or {}).get("entries") or ():
         for side in ("request", "response"):
             message = entry.get(side) or {}
-            count += _pairs(message.get("headers"), extra) + _pairs(message.get("cookies"), extra)
+            # A cookie's value is a credential whatever its name.
+            count += _pairs(message.get("headers"), extra) + _pairs(message.get("cookies"), extra, every=True)
         request = entry.get("request") or {}
         count += _pairs(request.get("queryString"), extra)
         if isinstance(request.get("url"), str):
