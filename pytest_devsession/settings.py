@@ -116,6 +116,19 @@ def _flag(config: pytest.Config, option: str, env: str) -> bool:
     raise _usage(env if os.environ.get(env) else option + " (ini)", f"got {raw!r}; accepted values: true, false")
 
 
+def _picked(config: pytest.Config, flag: str, option: str, env: str, ini: str, default=None) -> tuple[str, object]:
+    """(where the value came from, the value): the label names the setting the user actually set."""
+    value = config.getoption(option, default=None)
+    if value not in (None, [], ""):
+        return flag, value
+    if os.environ.get(env):
+        return env, os.environ[env]
+    value = config.getini(ini)
+    if value not in (None, [], ""):
+        return f"{ini} (ini)", value
+    return flag, default
+
+
 def _usage(setting: str, message: str) -> pytest.UsageError:
     return pytest.UsageError(f"pytest-devsession: {setting}: {message}")
 
@@ -197,12 +210,11 @@ def resolve(config: pytest.Config) -> Settings:
     if not config.getoption("devsession", default=False):
         return Settings(enabled=False)
 
-    backend = parse_choice(
-        "--devsession-backend", _pick(config, "devsession_backend", "DEVSESSION_BACKEND", "devsession_backend") or "local",
+    backend = parse_choice(*_picked(config, "--devsession-backend", "devsession_backend", "DEVSESSION_BACKEND", "devsession_backend", "local"),
         BACKENDS,
     )
-    api_url = parse_url("--devsession-api-url", _pick(config, "devsession_api_url", "HEADSPIN_API_URL", "devsession_api_url") or DEFAULT_API_URL)
-    ui_url = parse_url("--devsession-ui-url", _pick(config, "devsession_ui_url", "HEADSPIN_UI_URL", "devsession_ui_url") or DEFAULT_UI_URL)
+    api_url = parse_url(*_picked(config, "--devsession-api-url", "devsession_api_url", "HEADSPIN_API_URL", "devsession_api_url", DEFAULT_API_URL))
+    ui_url = parse_url(*_picked(config, "--devsession-ui-url", "devsession_ui_url", "HEADSPIN_UI_URL", "devsession_ui_url", DEFAULT_UI_URL))
     token = Secret(os.environ.get(TOKEN_ENV, "").strip() if backend == "headspin" else "")
     if backend == "headspin" and not token:
         raise _usage(
@@ -219,30 +231,32 @@ def resolve(config: pytest.Config) -> Settings:
             "the HeadSpin backend needs at least one device: --devsession-device SERIAL@HOSTNAME "
             "(repeatable), DEVSESSION_DEVICES, or the ini setting devsession_devices (one per line)",
         )
-    artifacts_value = _pick(config, "devsession_artifacts", "DEVSESSION_ARTIFACTS", "devsession_artifacts")
-    artifacts = parse_artifacts("--devsession-artifacts", artifacts_value) if artifacts_value is not None else (
+    artifacts_from, artifacts_value = _picked(config, "--devsession-artifacts", "devsession_artifacts",
+                                              "DEVSESSION_ARTIFACTS", "devsession_artifacts")
+    artifacts = parse_artifacts(artifacts_from, artifacts_value) if artifacts_value is not None else (
         LOCAL_DEFAULT_ARTIFACTS if backend == "local" else DEFAULT_ARTIFACTS)
     if backend == "local":
         unsupported = [a for a in artifacts if a not in LOCAL_ARTIFACTS]
         if unsupported:
-            raise _usage("--devsession-artifacts", f"{', '.join(unsupported)} cannot be captured by the local backend; "
+            raise _usage(artifacts_from, f"{', '.join(unsupported)} cannot be captured by the local backend; "
                                                    f"accepted: {', '.join(LOCAL_ARTIFACTS)}")
     artifacts_dir = _pick(config, "devsession_artifacts_dir", "DEVSESSION_ARTIFACTS_DIR", "devsession_artifacts_dir") or "devsession-artifacts"
     artifacts_dir = Path(artifacts_dir)
     if not artifacts_dir.is_absolute():
         artifacts_dir = Path(config.invocation_params.dir) / artifacts_dir
-    download = parse_choice("--devsession-download", _pick(config, "devsession_download", "DEVSESSION_DOWNLOAD", "devsession_download") or "on", DOWNLOAD_MODES)
+    download = parse_choice(*_picked(config, "--devsession-download", "devsession_download", "DEVSESSION_DOWNLOAD", "devsession_download", "on"), DOWNLOAD_MODES)
     capture = parse_choice("devsession_capture (ini)", config.getini("devsession_capture") or "all", CAPTURE_MODES)
     userflow = _pick(config, "devsession_userflow", "DEVSESSION_USERFLOW", "devsession_userflow")
     if userflow is not None and not str(userflow).strip():
         raise _usage("--devsession-userflow", "expected a non-empty user flow name")
-    ready_timeout = parse_timeout(
-        "--devsession-ready-timeout",
-        _pick(config, "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", "devsession_ready_timeout") or 180,
+    ready_timeout = parse_timeout(*_picked(config, "--devsession-ready-timeout", "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", "devsession_ready_timeout", 180),
     )
-    local_url = _pick(config, "devsession_local_url", "DEVSESSION_LOCAL_URL", "devsession_local_url")
-    local_proxy = _pick(config, "devsession_local_proxy", "DEVSESSION_LOCAL_PROXY", "devsession_local_proxy")
-    appium_url = _pick(config, "devsession_appium_url", "DEVSESSION_APPIUM_URL", "devsession_appium_url")
+    local_url = _picked(config, "--devsession-local-url", "devsession_local_url", "DEVSESSION_LOCAL_URL",
+                        "devsession_local_url")
+    local_proxy = _picked(config, "--devsession-local-proxy", "devsession_local_proxy", "DEVSESSION_LOCAL_PROXY",
+                          "devsession_local_proxy")
+    appium_url = _picked(config, "--devsession-appium-url", "devsession_appium_url", "DEVSESSION_APPIUM_URL",
+                         "devsession_appium_url")
     store_dir = Path(_pick(config, "devsession_store", "DEVSESSION_STORE", "devsession_store") or ".devsession")
     if not store_dir.is_absolute():
         store_dir = Path(config.invocation_params.dir) / store_dir
@@ -261,10 +275,10 @@ def resolve(config: pytest.Config) -> Settings:
         userflow=str(userflow).strip() if userflow else None,
         ready_timeout=ready_timeout,
         build_id=build_id,
-        local_url=parse_url("--devsession-local-url", local_url) if local_url else None,
-        local_proxy=parse_url("--devsession-local-proxy", local_proxy) if local_proxy else None,
+        local_url=parse_url(*local_url) if local_url[1] else None,
+        local_proxy=parse_url(*local_proxy) if local_proxy[1] else None,
         local_token=Secret(os.environ.get(LOCAL_TOKEN_ENV, "").strip()),
-        appium_url=parse_url("--devsession-appium-url", appium_url) if appium_url else None,
+        appium_url=parse_url(*appium_url) if appium_url[1] else None,
         store_dir=store_dir,
         har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
         redact=tuple(n.strip() for n in str(_pick(config, "devsession_redact", "DEVSESSION_REDACT", "devsession_redact")

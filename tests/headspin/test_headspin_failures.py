@@ -21,6 +21,13 @@ def _locks(emulator) -> list:
     (["-o", "devsession_capture=some"], {}, "devsession_capture (ini): got 'some'; accepted values: all, marked"),
     ([], {"HEADSPIN_API_TOKEN": ""}, "HEADSPIN_API_TOKEN: the HeadSpin backend needs an API token"),
     (["--devsession-device", "ghost@nowhere.example"], {}, "ghost@nowhere.example unknown to"),
+    (["--devsession-ready-timeout", "-1"], {}, "--devsession-ready-timeout: got '-1'; expected a number of seconds greater than 0"),
+    (["--devsession-userflow", "   "], {}, "--devsession-userflow: expected a non-empty user flow name"),
+    (["--devsession-ui-url", "ui.example"], {}, "--devsession-ui-url: got 'ui.example'; expected an http:// or https:// URL"),
+    (["--devsession-local-url", "8889"], {}, "--devsession-local-url: got '8889'; expected an http:// or https:// URL"),
+    (["--devsession-appium-url", "appium"], {}, "--devsession-appium-url: got 'appium'; expected an http"),
+    ([], {"DEVSESSION_HAR_RAW": "maybe"}, "DEVSESSION_HAR_RAW: got 'maybe'; accepted values: true, false"),
+    ([], {"DEVSESSION_DOWNLOAD": "never"}, "DEVSESSION_DOWNLOAD: got 'never'; accepted values: on, off, only-on-failure"),
 ])
 def test_bad_input_is_refused_before_any_lock(pytester, devsession_run, headspin_emulator, monkeypatch,
                                               args, env, needle):
@@ -233,3 +240,15 @@ def test_more_workers_than_devices_is_refused(pytester, devsession_run, headspin
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR
     assert "-n 2 starts more xdist workers than there are devices (1" in run.output()
     assert _locks(headspin_emulator) == []
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--devsession-device", "2124d0e6@proxy.example"], "malformed device '2124d0e6@proxy.example' for the local backend; expected 'local'"),
+    (["--devsession-artifacts", "pcap"], "--devsession-artifacts: pcap cannot be captured by the local backend; accepted: har, mp4"),
+])
+def test_bad_input_for_the_local_backend(pytester, args, needle, monkeypatch):
+    monkeypatch.delenv("DEVSESSION_BACKEND", raising=False)
+    pytester.makepyfile(test_a="def test_a(): pass")
+    result = pytester.runpytest("--devsession", "-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert needle in "\n".join(result.outlines + result.errlines)
