@@ -36,15 +36,15 @@ class DevSessionWarning(UserWarning):
 
 
 @dataclass
-class TestState:
+class CaptureState:
     session_id: str
     device: Device
     folder: Path
-    options: markers.TestOptions
+    options: markers.MarkerOptions
 
 
-options_key = pytest.StashKey[markers.TestOptions]()
-state_key = pytest.StashKey[TestState]()
+options_key = pytest.StashKey[markers.MarkerOptions]()
+state_key = pytest.StashKey[CaptureState]()
 reports_key = pytest.StashKey[list]()
 
 
@@ -259,12 +259,12 @@ class Controller:
                 self.run_problems.append(f"cannot write the lease ledger {self.ledger.path}: {exc}")
 
     # test --------------------------------------------------------------
-    def _options(self, item: pytest.Item) -> markers.TestOptions:
+    def _options(self, item: pytest.Item) -> markers.MarkerOptions:
         if options_key not in item.stash:
             item.stash[options_key] = markers.parse(item)
         return item.stash[options_key]
 
-    def wants_capture(self, options: markers.TestOptions) -> bool:
+    def wants_capture(self, options: markers.MarkerOptions) -> bool:
         return options.capture and (self.settings.capture == "all" or options.marked)
 
     @pytest.hookimpl(tryfirst=True)
@@ -298,7 +298,7 @@ class Controller:
         except BaseException:
             self.uncertain.add(address)
             raise
-        item.stash[state_key] = TestState(session_id, device, folder, options)
+        item.stash[state_key] = CaptureState(session_id, device, folder, options)
         self.open[session_id] = item.nodeid
         self._ledger("open_session", session_id, address)
         handle.session_id, handle.device_address, handle.artifacts_dir = session_id, address, folder
@@ -411,7 +411,7 @@ class Controller:
             warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: {problem}"), stacklevel=1)
         return record
 
-    def _close_capture(self, item: pytest.Item, state: TestState, record: dict) -> None:
+    def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict) -> None:
         problems = record["problems"]
         session_id = state.session_id
 

@@ -11,7 +11,7 @@ DEVSESSION_KWARGS = ("capture", "device", "artifacts", "mitm_ignore", "network_k
 
 
 @dataclass(frozen=True)
-class TestOptions:
+class MarkerOptions:
     capture: bool = True
     userflow: str | None = None
     userflow_description: str | None = None
@@ -53,7 +53,7 @@ def _userflow(mark: pytest.Mark) -> tuple[str, str | None]:
     return name.strip(), description
 
 
-def parse(item: pytest.Item) -> TestOptions:
+def parse(item: pytest.Item) -> MarkerOptions:
     """Merge the item's markers (the closest wins); raise MarkerError naming the problem."""
     userflow = description = None
     mark = item.get_closest_marker("userflow")
@@ -92,7 +92,7 @@ def parse(item: pytest.Item) -> TestOptions:
             artifacts = parse_artifacts("@pytest.mark.devsession(artifacts=...)", artifacts)
         except pytest.UsageError as exc:
             raise MarkerError(str(exc).removeprefix("pytest-devsession: ")) from None
-    return TestOptions(
+    return MarkerOptions(
         capture=capture,
         userflow=userflow,
         userflow_description=description,
