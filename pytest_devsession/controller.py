@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from . import markers, outcome
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
 from .handle import DevSession, handle_key
+from .journal import Journal, orphans
 from .leases import Ledger, release_stale
 from .reporting import html as html_report
 from .reporting import junit, manifest, summary
@@ -81,7 +83,7 @@ class Controller:
         self.known: dict[str, Device] = {}
         self.locked: dict[str, Device] = {}
         self.lock_errors: dict[str, str] = {}
-        self.open: dict[str, str] = {}
+        self.open: dict[str, pytest.Item] = {}
         self.records: list[dict] = []
         self.run_problems: list[str] = []
         self.folders: dict[str, str] = {}
@@ -142,6 +144,19 @@ class Controller:
                                   min(self.settings.ready_timeout, 60)):
             say(line)
             self.notes.append(line)
+        for path, header, measurements in orphans(self.settings.store_dir / "journal"):
+            # A run killed outright: what its test measured still goes to the flow.
+            if header.get("backend") == self.backend.name and header.get("api_url") == self.service_url:
+                message = (f"the run ended before the test finished (process {header.get('pid')} was killed)")
+                common = dict(session_id=header["session_id"], userflow=header["userflow"])
+                self.spool.put("status", self.backend.name, self.service_url, description=None,
+                               status=outcome.EXCLUDED, message=message, **common)
+                if measurements:
+                    self.spool.put("measurements", self.backend.name, self.service_url,
+                                   measurements=measurements, **common)
+                path.unlink(missing_ok=True)
+                self.notes.append(f"recovered {len(measurements)} measurement(s) of {header.get('nodeid')} "
+                                  f"from process {header.get('pid')}, which was killed")
         if self.spool.count():
             delivered, problems = self.spool.deliver(self.backend, self.service_url)
             if delivered:
@@ -224,7 +239,17 @@ class Controller:
         previous = signal.signal(signal.SIGINT, _postpone) if main else None
         try:
             deadline = min(self.settings.ready_timeout, 60)
-            for session_id in list(self.open):
+            for session_id, item in list(self.open.items()):
+                if state_key in item.stash and item.stash[state_key].session_id == session_id:
+                    # The test never reached its teardown (Ctrl-C, SIGTERM): close it as far as is quick.
+                    try:
+                        record = self.finish(item, interrupted=True)
+                        if record is not None:
+                            self.records.append(record)
+                    except Exception as exc:  # noqa: BLE001
+                        self.run_problems.append(f"could not close the capture of {item.nodeid}: {exc}")
+                if session_id not in self.open:
+                    continue
                 try:
                     self.backend.stop_capture(session_id, time.monotonic() + deadline)
                     self._ledger("close_session", session_id)
@@ -287,8 +312,9 @@ class Controller:
         device = self._lock(address)
         folder = self._folder(item)
         try:
-            session_id = self.backend.start_capture(device, CaptureOptions(
-                item.nodeid, options.mitm_ignore, options.network_keep_in_session_patterns))
+            with deferred_signals():  # a create half done would open a session we never hear of
+                session_id = self.backend.start_capture(device, CaptureOptions(
+                    item.nodeid, options.mitm_ignore, options.network_keep_in_session_patterns))
         except AuthenticationError as exc:
             self._stop_run(exc)
         except BackendError as exc:
@@ -299,7 +325,7 @@ class Controller:
             self.uncertain.add(address)
             raise
         item.stash[state_key] = CaptureState(session_id, device, folder, options)
-        self.open[session_id] = item.nodeid
+        self.open[session_id] = item
         self._ledger("open_session", session_id, address)
         handle.session_id, handle.device_address, handle.artifacts_dir = session_id, address, folder
         handle.url = self.backend.session_url(session_id)
@@ -313,6 +339,14 @@ class Controller:
         environment = self.backend.session_environment(session_id)
         handle.proxy_url, handle.ca_cert_path = environment.get("proxy_url"), environment.get("ca_cert_path")
         handle._backend = self.backend
+        if handle.userflow:
+            try:
+                handle._journal = Journal(self.settings.store_dir / "journal", {
+                    "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
+                    "backend": self.backend.name, "api_url": self.service_url})
+            except OSError as exc:
+                warnings.warn(DevSessionWarning(f"pytest-devsession: cannot keep a measurement journal: {exc}"),
+                              stacklevel=1)
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
 
     def _stop_run(self, exc: AuthenticationError):
@@ -329,7 +363,8 @@ class Controller:
         self.locked[address] = device
         self._ledger("take_device", device)
         try:
-            self.backend.lock(device)
+            with deferred_signals():  # the server may carry out a lock after we stopped listening
+                self.backend.lock(device)
         except AuthenticationError as exc:
             self._stop_run(exc)
         except BackendError as exc:
@@ -381,14 +416,22 @@ class Controller:
         if report.when == "teardown" and record:
             self.records.append(record)
 
-    def finish(self, item: pytest.Item) -> dict | None:
-        """Close the test's capture and deliver its results; never raises for a service's failure."""
+    def finish(self, item: pytest.Item, interrupted: bool = False) -> dict | None:
+        """Close the test's capture and deliver its results; never raises for a service's failure.
+
+        ``interrupted``: the run is ending before the test's teardown report; its
+        artifacts are not downloaded, so that Ctrl-C stays quick.
+        """
         state = item.stash.get(state_key, None)
         handle = item.stash.get(handle_key, None)
         measurements = list(handle.measurements) if handle else []
         if state is None and not measurements:
             return None
-        status, message = outcome.decide(item.stash.get(reports_key, []))
+        reports = item.stash.get(reports_key, [])
+        if interrupted and not any(r.when == "call" for r in reports):
+            status, message = outcome.EXCLUDED, "interrupted before the test finished"
+        else:
+            status, message = outcome.decide(reports)
         record = {
             "nodeid": item.nodeid, "backend": self.backend.name if state else None,
             "session_id": state.session_id if state else None,
@@ -401,9 +444,12 @@ class Controller:
         }
         if state is not None:
             try:
-                self._close_capture(item, state, record)
+                self._close_capture(item, state, record, download=not interrupted)
             finally:
                 self.backend.discard(state.session_id)
+                if handle is not None and handle._journal is not None:
+                    handle._journal.close()  # delivered or spooled by now
+                    handle._journal = None
         elif measurements:
             record["problems"].append("measurements not uploaded: the test ran without a capture session")
         self._hook("session_finished", record["problems"], item=item, record=record)
@@ -411,7 +457,7 @@ class Controller:
             warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: {problem}"), stacklevel=1)
         return record
 
-    def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict) -> None:
+    def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
         problems = record["problems"]
         session_id = state.session_id
 
@@ -423,16 +469,16 @@ class Controller:
                 if spool is not None and transient(exc):
                     try:
                         self.spool.put(spool[0], self.backend.name, self.service_url, **spool[1])
-                        problems.append(f"{label}: {exc}; kept in the spool for a later run")
+                        problems.append(f"{_describe(label, exc)}; kept in the spool for a later run")
                         record["spooled"] = record.get("spooled", 0) + 1
                         return False
                     except OSError as spool_error:
                         problems.append(f"cannot write the spool: {spool_error}")
-                problems.append(f"{label}: {exc}")
+                problems.append(_describe(label, exc))
                 return False
 
-        stopped = step("stop capture", lambda: self.backend.stop_capture(
-            session_id, time.monotonic() + self.settings.ready_timeout))
+        stop_deadline = self.settings.ready_timeout if download else min(self.settings.ready_timeout, 60)
+        stopped = step("stop capture", lambda: self.backend.stop_capture(session_id, time.monotonic() + stop_deadline))
         if stopped:
             self.open.pop(session_id, None)
             self._ledger("close_session", session_id)
@@ -458,6 +504,9 @@ class Controller:
                             "(add @pytest.mark.userflow or --devsession-userflow)")
         mode = self.settings.download
         if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED):
+            return
+        if not download:
+            problems.append("artifacts not downloaded: the run was interrupted")
             return
         if not stopped:
             problems.append("artifacts not downloaded: the capture did not complete")
@@ -514,3 +563,30 @@ def _sigterm(signum, frame):
 
 def _postpone(signum, frame):
     """Ctrl-C while the run releases its leases: finish releasing first."""
+
+
+def _describe(label: str, exc: Exception) -> str:
+    # A service error already says which request failed.
+    return str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}"
+
+
+@contextmanager
+def deferred_signals():
+    """Hold Ctrl-C and SIGTERM until the block is done, then act on them.
+
+    Around requests whose effect on the server we must know (a lock, a create):
+    interrupted halfway, the server may carry them out after we stopped listening.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    handlers = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt("SIGTERM" if received[0] == signal.SIGTERM else "")

@@ -29,6 +29,7 @@ class DevSession:
     proxy_url: str | None = None
     ca_cert_path: str | None = None
     _backend: object = field(default=None, repr=False)
+    _journal: object = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
@@ -65,7 +66,13 @@ class DevSession:
         for name, text in (("units", units), ("type", type)):
             if text is not None and (not isinstance(text, str) or len(text) > MAX_KEY_LENGTH):
                 raise TypeError(f"devsession.measure({name}=...) must be a string of at most {MAX_KEY_LENGTH} characters, got {text!r}")
-        self.measurements.append({"key": key, "value": value, "units": units, "type": type})
+        measurement = {"key": key, "value": value, "units": units, "type": type}
+        self.measurements.append(measurement)
+        if self._journal is not None:
+            try:
+                self._journal.add(measurement)
+            except OSError:
+                self._journal = None  # the reports still keep it; a full disk must not fail the test
 
 
 def type_name(value) -> str:

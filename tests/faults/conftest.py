@@ -70,6 +70,7 @@ class InnerRun:
     out_path: Path
     err_path: Path
     project: Path
+    api_url: str
     returncode: int | None = None
 
     @property
@@ -83,18 +84,23 @@ class InnerRun:
                 text += path.read_text(errors="replace")
         return text
 
-    def line(self, needle: str) -> str:
-        """The first output line containing ``needle``, made fit for a doc (no paths, no pid)."""
+    def line(self, pattern: str, *pids: int) -> str:
+        """The first output line matching the regex ``pattern``, made fit for a doc (no paths, no pid)."""
+        regex = re.compile(pattern)
         for raw in self.output().splitlines():
-            if needle in raw:
-                return self.tidy(raw)
-        return f"(no line with {needle!r})"
+            if regex.search(raw.strip()):
+                return self.tidy(raw, *pids)
+        return f"(no line matching {pattern!r})"
 
-    def tidy(self, text: str) -> str:
-        text = text.replace(str(self.project), ".").replace(str(self.pid), "<pid>")
+    def tidy(self, text: str, *pids: int) -> str:
+        text = text.replace(str(self.project), ".").replace(self.api_url, "$HEADSPIN_API_URL")
+        text = re.sub(r"(?<![\w:/.])(?:/[\w.+-]+)+/([\w.+-]+)", r"\1", text)  # absolute paths: the file name
+        for pid in (self.pid, *pids):
+            text = re.sub(rf"\b{pid}\b", "<pid>", text)
         text = re.sub(r"\b[0-9a-f]{32}\b", "<id>", text)
-        text = re.sub(r" in \d+\.\d+s", " in …s", text)
-        return text.strip(" =!")
+        text = re.sub(r" in \d+\.\d+s\b", " in …s", text)
+        text = re.sub(r"^E\s+", "", text.strip())
+        return text.strip(" =!+")
 
     def describe(self) -> str:
         return (f"inner run {self.argv[3:]} exited {self.returncode}\n--- output ---\n"
@@ -145,7 +151,7 @@ class Inner:
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
             proc = subprocess.Popen(argv, cwd=self.project, env=self.env(), stdout=stdout, stderr=stderr,
                                     stdin=subprocess.DEVNULL)
-        run = InnerRun(proc, argv, out, err, self.project)
+        run = InnerRun(proc, argv, out, err, self.project, self.emulator.url)
         self.runs.append(run)
         return run
 
@@ -295,9 +301,10 @@ class Matrix:
                lost=None, detail: str = "") -> Row:
         """Record what the user saw and what was left behind; the caller asserts afterwards."""
         exit_text = {-9: "killed (SIGKILL)"}.get(run.returncode, f"exit {run.returncode}")
+        needles = (needle,) if isinstance(needle, str) else needle
         row = Row(
             fault=fault,
-            sees=f"{exit_text}; `{run.line(needle)}`",
+            sees=f"{exit_text}; " + "; ".join(f"`{run.line(n)}`" for n in needles),
             leaked=len(inner.leases()) if leaked is None else leaked,
             lost=inner.lost() if lost is None else lost,
             secrets=len(inner.secrets()),

@@ -19,7 +19,12 @@ from ..base import AuthenticationError, BackendError
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-def _retry(total: int) -> Retry:
+def _retry(total: int, idempotent: bool) -> Retry:
+    if not idempotent:
+        # Safe for any request: a connection never made, or a 429 (the server did nothing).
+        return Retry(total=total, connect=total, read=0, other=0, status=total, status_forcelist=(429,),
+                     allowed_methods=None, backoff_factor=0.3, backoff_max=10, backoff_jitter=0.2,
+                     respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False)
     return Retry(
         total=total, connect=total, read=total, status=total,
         backoff_factor=0.3, backoff_max=10, backoff_jitter=0.2,
@@ -28,12 +33,12 @@ def _retry(total: int) -> Retry:
     )
 
 
-def _session(token: str, retries: int) -> requests.Session:
+def _session(token: str, retries: int, idempotent: bool = True) -> requests.Session:
     http = requests.Session()
     http.trust_env = False  # a proxy from the environment must not see our token
     http.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json",
                          "User-Agent": "pytest-devsession"})
-    adapter = HTTPAdapter(max_retries=_retry(retries))
+    adapter = HTTPAdapter(max_retries=_retry(retries, idempotent))
     http.mount("http://", adapter)
     http.mount("https://", adapter)
     return http
@@ -58,11 +63,13 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.timeout = (min(10.0, timeout), timeout)
         self._retrying = _session(token, retries)
-        self._once = _session(token, 0)
+        self._once = _session(token, retries, idempotent=False)
+        self._poll = _session(token, 0)
 
     def close(self) -> None:
         self._retrying.close()
         self._once.close()
+        self._poll.close()
 
     def request(self, method: str, path: str, *, action: str, idempotent: bool = True,
                 expect_json: bool = True, ok: Callable[[int], bool] = lambda s: 200 <= s < 300,
@@ -102,7 +109,7 @@ class Client:
         interval, last = 0.05, "no answer yet"
         while True:
             try:
-                response = self._once.get(self.base_url + path, timeout=self.timeout)
+                response = self._poll.get(self.base_url + path, timeout=self.timeout)
             except requests.RequestException as exc:
                 last = type(exc).__name__
             else:
