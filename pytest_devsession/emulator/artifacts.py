@@ -265,7 +265,7 @@ def appium_log(session_id: str, start: float, platform: str, serial: str) -> str
         (0.2, f"[AppiumDriver@{short[:4]}] Appium v2.11.2 creating new {automation}Driver session"),
         (0.3, f"[{automation}Driver@{short[:4]}] Using device: {serial}"),
         (1.8, f"[AppiumDriver@{short[:4]}] New {automation}Driver session created successfully, session {session_id} added to master session list"),
-        (1.9, f"[HTTP] <-- POST /wd/hub/session 200 1834 ms - 912"),
+        (1.9, "[HTTP] <-- POST /wd/hub/session 200 1834 ms - 912"),
         (2.1, f"[HTTP] --> POST /wd/hub/session/{session_id}/element"),
         (2.1, f'[{automation}Driver@{short[:4]} ({short})] Calling AppiumDriver.findElement() with args: ["accessibility id","login",{session_id!r}]'),
         (2.4, f"[HTTP] <-- POST /wd/hub/session/{session_id}/element 200 301 ms - 137"),

@@ -348,6 +348,3 @@ def _epoch(entry: dict) -> float:
     except (KeyError, ValueError, AttributeError):
         return 0.0
 
-
-def proxy_host(url: str | None) -> str | None:
-    return urlsplit(url).hostname if url else None
