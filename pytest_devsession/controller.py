@@ -122,9 +122,9 @@ class Controller:
         except AuthenticationError as exc:
             raise pytest.UsageError(f"pytest-devsession: {exc.message}") from None
         except BackendError as exc:
-            raise pytest.UsageError(
-                f"pytest-devsession: --devsession-api-url: cannot list devices at {self.settings.api_url}: {exc}"
-            ) from None
+            where = self.settings.api_url if self.settings.backend == "headspin" else "this machine"
+            setting = "--devsession-api-url" if self.settings.backend == "headspin" else "--devsession-device"
+            raise pytest.UsageError(f"pytest-devsession: {setting}: cannot list devices at {where}: {exc}") from None
         unknown = [d for d in self.settings.devices if d not in self.known]
         if unknown:
             raise pytest.UsageError(

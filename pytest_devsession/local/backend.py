@@ -103,6 +103,11 @@ class LocalBackend:
         found = {"local": LOCAL}
         for address in self.settings.devices:
             if address.startswith("adb:"):
+                import importlib.util
+
+                if importlib.util.find_spec("adbutils") is None:
+                    raise BackendError(f"{address} needs adbutils: pip install 'pytest-devsession[android]'",
+                                       action="list devices")
                 found[address] = Device(address=address, serial=address[4:], hostname="adb", platform="adb")
         return found
 
