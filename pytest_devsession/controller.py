@@ -43,6 +43,7 @@ class CaptureState:
     device: Device
     folder: Path
     options: markers.MarkerOptions
+    finished: bool = False  # status and measurements delivered or spooled
 
 
 options_key = pytest.StashKey[markers.MarkerOptions]()
@@ -240,7 +241,8 @@ class Controller:
         try:
             deadline = min(self.settings.ready_timeout, 60)
             for session_id, item in list(self.open.items()):
-                if state_key in item.stash and item.stash[state_key].session_id == session_id:
+                state = item.stash.get(state_key, None)
+                if state is not None and state.session_id == session_id and not state.finished:
                     # The test never reached its teardown (Ctrl-C, SIGTERM): close it as far as is quick.
                     try:
                         record = self.finish(item, interrupted=True)
@@ -445,11 +447,12 @@ class Controller:
         if state is not None:
             try:
                 self._close_capture(item, state, record, download=not interrupted)
-            finally:
-                self.backend.discard(state.session_id)
+                state.finished = True
                 if handle is not None and handle._journal is not None:
                     handle._journal.close()  # delivered or spooled by now
                     handle._journal = None
+            finally:
+                self.backend.discard(state.session_id)
         elif measurements:
             record["problems"].append("measurements not uploaded: the test ran without a capture session")
         self._hook("session_finished", record["problems"], item=item, record=record)

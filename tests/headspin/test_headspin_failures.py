@@ -252,3 +252,36 @@ def test_bad_input_for_the_local_backend(pytester, args, needle, monkeypatch):
     result = pytester.runpytest("--devsession", "-p", "no:cacheprovider", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert needle in "\n".join(result.outlines + result.errlines)
+
+
+def test_a_capture_that_cannot_be_stopped_is_reported_once_and_left_to_the_ledger(
+        pytester, devsession_run, headspin_emulator):
+    stop = headspin_emulator.add_fault(Fault(method="PATCH", path=r"^/sessions/[^/]+$", kind="status", status=503,
+                                             times=None))
+    pytester.makepyfile(test_a='''
+        import pytest
+
+        @pytest.mark.userflow("Stuck")
+        def test_a(devsession):
+            devsession.measure("k", 1)
+    ''')
+    store = pytester.path / "store"
+    run = devsession_run("--devsession-store", str(store), subprocess=True)
+    run.result.assert_outcomes(passed=1)
+    out = run.output()
+    assert "stop capture: Service Unavailable (HTTP 503)" in out
+    assert "could not stop capture" in out
+    # Status and measurements went up once, although the capture was tried again at the end.
+    flow = headspin_emulator.userflow_by_name("Stuck")
+    assert [m["key"] for e in flow.events.values() for m in e.measurements] == ["k"]
+    (session,) = headspin_emulator.sessions.values()
+    assert session.active
+    (ledger,) = (store / "leases").glob("run-*.json")
+    assert session.session_id in ledger.read_text()
+
+    headspin_emulator.faults.remove(stop)
+    cleanup = devsession_run("--devsession-store", str(store), "--devsession-cleanup", subprocess=True)
+    assert cleanup.result.ret == 0
+    assert "released 0 device(s) and 1 capture(s)" in cleanup.output()
+    assert not session.active
+    assert not list((store / "leases").glob("run-*.json"))
