@@ -18,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from ..backends.base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from .store import Store
@@ -52,6 +54,13 @@ class LocalBackend:
         self.store = Store(settings.store_dir / "store.sqlite3")
         self.http = requests.Session()
         self.http.trust_env = False
+        # Connection errors are retried for every request (nothing was sent); 429 and 5xx only
+        # for the requests that change nothing or set a state (a create is sent once).
+        retry = Retry(total=3, backoff_factor=0.2, backoff_jitter=0.1, status_forcelist=(429, 500, 502, 503, 504),
+                      allowed_methods=frozenset({"GET", "PATCH", "PUT", "DELETE"}),
+                      respect_retry_after_header=True, raise_on_status=False)
+        self.http.mount("http://", HTTPAdapter(max_retries=retry))
+        self.http.mount("https://", HTTPAdapter(max_retries=retry))
         if settings.local_token:
             self.http.headers["Authorization"] = f"Bearer {settings.local_token.reveal()}"
         self.api_url = settings.local_url
