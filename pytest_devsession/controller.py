@@ -347,8 +347,7 @@ class Controller:
                     "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
                     "backend": self.backend.name, "api_url": self.service_url})
             except OSError as exc:
-                warnings.warn(DevSessionWarning(f"pytest-devsession: cannot keep a measurement journal: {exc}"),
-                              stacklevel=1)
+                _warn(f"pytest-devsession: cannot keep a measurement journal: {exc}")
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
 
     def _stop_run(self, exc: AuthenticationError):
@@ -409,8 +408,8 @@ class Controller:
                 if record is not None:
                     self._attach(item, report, record)
             except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
-                warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: internal error after the "
-                                                f"test: {type(exc).__name__}: {exc}"), stacklevel=1)
+                _warn(f"pytest-devsession: {item.nodeid}: internal error after the "
+                                                f"test: {type(exc).__name__}: {exc}")
         return report
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -457,7 +456,7 @@ class Controller:
             record["problems"].append("measurements not uploaded: the test ran without a capture session")
         self._hook("session_finished", record["problems"], item=item, record=record)
         for problem in record["problems"]:
-            warnings.warn(DevSessionWarning(f"pytest-devsession: {item.nodeid}: {problem}"), stacklevel=1)
+            _warn(f"pytest-devsession: {item.nodeid}: {problem}")
         return record
 
     def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
@@ -543,7 +542,7 @@ class Controller:
             if problems is not None:
                 problems.append(message)
             if name == "session_started":
-                warnings.warn(DevSessionWarning(f"pytest-devsession: {message}"), stacklevel=1)
+                _warn(f"pytest-devsession: {message}")
 
     def _attach(self, item: pytest.Item, report, record: dict) -> None:
         props = junit.properties(record)
@@ -593,3 +592,12 @@ def deferred_signals():
             signal.signal(sig, handler)
     if received:
         raise KeyboardInterrupt("SIGTERM" if received[0] == signal.SIGTERM else "")
+
+
+def _warn(message: str) -> None:
+    """Warn, but never raise: under ``-W error`` a warning of ours would become a crash in a
+    reporting hook. The problem is in the summary and the manifest either way."""
+    try:
+        warnings.warn(DevSessionWarning(message), stacklevel=3)
+    except Warning:
+        pass

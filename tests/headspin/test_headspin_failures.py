@@ -285,3 +285,25 @@ def test_a_capture_that_cannot_be_stopped_is_reported_once_and_left_to_the_ledge
     assert "released 0 device(s) and 1 capture(s)" in cleanup.output()
     assert not session.active
     assert not list((store / "leases").glob("run-*.json"))
+
+
+def test_problems_under_warnings_as_errors_never_crash_the_run(pytester, devsession_run, headspin_emulator):
+    pytester.makeconftest('''
+        def pytest_devsession_session_finished(item, record):
+            raise RuntimeError("a plugin of the user fails")
+    ''')
+    headspin_emulator.add_fault(Fault(method="GET", path=r"\.mp4$", kind="status", status=404, times=None))
+    pytester.makepyfile(test_a='''
+        import pytest
+
+        @pytest.mark.userflow("Strict")
+        def test_a(devsession):
+            devsession.measure("k", 1)
+    ''')
+    run = devsession_run("-W", "error")
+    run.result.assert_outcomes(passed=1)
+    out = run.output()
+    assert "INTERNALERROR" not in out
+    assert "problems: 2" in out
+    assert "a pytest_devsession_session_finished hook raised RuntimeError: a plugin of the user fails" in out
+    assert headspin_emulator.devices[headspin_emulator.DEFAULT_DEVICES[0]].locked_by is None
