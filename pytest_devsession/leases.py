@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .backends.base import Device
+from .files import write_atomic
 
 
 def _process_start(pid: int) -> str | None:
@@ -70,9 +71,7 @@ class Ledger:
             self.path.unlink(missing_ok=True)
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".part")
-        partial.write_text(json.dumps({**self.header, "devices": self.devices, "sessions": self.sessions}))
-        os.replace(partial, self.path)
+        write_atomic(self.path, json.dumps({**self.header, "devices": self.devices, "sessions": self.sessions}))
 
 
 def stale(folder: Path) -> list[tuple[Path, dict]]:

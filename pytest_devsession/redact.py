@@ -6,10 +6,11 @@ secret, get their values replaced; everything else (timings, sizes, URLs) stays 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .files import write_atomic
 
 MASK = "[REDACTED]"
 # Names redacted by default, compared case-insensitively; a name also matches when
@@ -85,8 +86,4 @@ def redact_file(path: Path, extra_names=()) -> int:
     if not isinstance(har, dict):
         return Path(path).stat().st_size
     redact_har(har, extra_names)
-    data = json.dumps(har, indent=1).encode()
-    partial = Path(str(path) + ".redacting")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return len(data)
+    return write_atomic(Path(path), json.dumps(har, indent=1))

@@ -7,12 +7,12 @@ written atomically; delivered by the next run before its tests, or by
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from pathlib import Path
 
 from .backends.base import AuthenticationError, BackendError
+from .files import write_atomic
 
 
 def transient(exc: BaseException) -> bool:
@@ -29,9 +29,7 @@ class Spool:
     def put(self, kind: str, backend: str, api_url: str | None, **payload) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{kind}-{uuid.uuid4().hex[:8]}.json"
-        partial = path.with_name(path.name + ".part")
-        partial.write_text(json.dumps({"kind": kind, "backend": backend, "api_url": api_url, **payload}))
-        os.replace(partial, path)
+        write_atomic(path, json.dumps({"kind": kind, "backend": backend, "api_url": api_url, **payload}))
         return path
 
     def entries(self) -> list[tuple[Path, dict]]:

@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ..backends.base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
+from ..files import write_atomic
 from .store import Store
 
 LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
@@ -230,12 +231,7 @@ class LocalBackend:
         if ext == "har":
             return self._download_har(session_id, dest, attached)
         if ext in attached.android_files:
-            import shutil
-
-            partial = dest.with_name(dest.name + ".part")
-            shutil.copyfile(attached.android_files[ext], partial)
-            os.replace(partial, dest)
-            return dest.stat().st_size
+            return write_atomic(dest, attached.android_files[ext].read_bytes())
         if ext == "mp4":
             recorders = [r for r in attached.recorders if r.frame_count]
             return recorders[0].write_mp4(dest) if recorders else None
@@ -266,11 +262,7 @@ class LocalBackend:
             from ..redact import redact_har
 
             redact_har(har, self.settings.redact)
-        data = json.dumps(har, indent=1).encode()
-        partial = dest.with_name(dest.name + ".part")
-        partial.write_bytes(data)
-        os.replace(partial, dest)
-        return len(data)
+        return write_atomic(dest, json.dumps(har, indent=1))
 
     def session_url(self, session_id: str) -> str | None:
         # The embedded server ends with the run: a link to it would be dead in every report.

@@ -5,6 +5,8 @@ import json
 import os
 from pathlib import Path
 
+from ..files import write_atomic
+
 VERSION = 1
 FIELDS = ("nodeid", "backend", "session_id", "device_address", "userflow", "status", "status_message")
 
@@ -25,7 +27,5 @@ def write(directory: Path, records: list[dict]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "manifest.json"
     document = {"version": VERSION, "sessions": [entry(r, directory) for r in sorted(records, key=lambda r: r["nodeid"])]}
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
     return path
