@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_adb_server import FakeAdbServer  # noqa: E402
 
-SERIAL = "emulator-5554"
-
-
-def write_script(path: Path, body: str) -> Path:
-    """An executable Python script run by this interpreter (stands in for the `adb` binary)."""
-    path.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
+from android_helpers import SERIAL, write_script  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

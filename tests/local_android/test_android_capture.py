@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SERIAL, write_script
+from android_helpers import SERIAL, write_script
 from fake_adb_server import FakeAdbServer, DEFAULT_LOGCAT
 
 from pytest_devsession.local.android import AndroidCapture, AndroidError

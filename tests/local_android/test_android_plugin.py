@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import SERIAL
+from android_helpers import SERIAL
 
 
 def test_android_device_is_routed_recorded_and_restored(pytester, fake_adb, device, monkeypatch):
