@@ -90,6 +90,7 @@ class Controller:
         self.folders: dict[str, str] = {}
         self.manifest_path: Path | None = None
         self.notes: list[str] = []
+        self.late_records: list[dict] = []  # closed without a teardown report (an interrupted run)
         self.uncertain: set[str] = set()  # devices where a create may have opened a session we never heard of
         self.spool = Spool(settings.store_dir / "spool")
         # HeadSpin's locks and sessions outlive this process; the embedded local server does not.
@@ -196,11 +197,22 @@ class Controller:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.release_all()
-        if not self.is_worker:
+        if self.is_worker:
+            # What never travelled on a report reaches the main process with the worker's output.
+            self.config.workeroutput["devsession"] = {"records": self.late_records, "problems": self.run_problems}
+        else:
             try:
                 self.manifest_path = manifest.write(self.settings.artifacts_dir, self.records)
             except OSError as exc:
                 self.run_problems.append(f"cannot write manifest.json: {exc}")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        output = (getattr(node, "workeroutput", None) or {}).get("devsession") or {}
+        self.records.extend(output.get("records", []))
+        worker = getattr(node, "gateway", None)
+        prefix = f"{worker.id}: " if worker is not None else ""
+        self.run_problems.extend(prefix + p for p in output.get("problems", []))
 
     def pytest_unconfigure(self) -> None:
         try:
@@ -248,6 +260,7 @@ class Controller:
                         record = self.finish(item, interrupted=True)
                         if record is not None:
                             self.records.append(record)
+                            self.late_records.append(record)
                     except Exception as exc:  # noqa: BLE001
                         self.run_problems.append(f"could not close the capture of {item.nodeid}: {exc}")
                 if session_id not in self.open:

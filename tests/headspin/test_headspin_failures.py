@@ -307,3 +307,20 @@ def test_problems_under_warnings_as_errors_never_crash_the_run(pytester, devsess
     assert "problems: 2" in out
     assert "a pytest_devsession_session_finished hook raised RuntimeError: a plugin of the user fails" in out
     assert headspin_emulator.devices[headspin_emulator.DEFAULT_DEVICES[0]].locked_by is None
+
+
+def test_worker_problems_reach_the_main_summary(pytester, devsession_run, headspin_emulator):
+    pytest.importorskip("xdist")
+    headspin_emulator.add_fault(Fault(method="POST", path=r"/unlock$", kind="status", status=500, times=None,
+                                      body={"status": "Unlock service down", "status_code": 500}))
+    pytester.makepyfile(test_par="def test_a(): pass\ndef test_b(): pass")
+    devices = headspin_emulator.DEFAULT_DEVICES[:2]
+    run = devsession_run("-n", "2", "--devsession-device", devices[1], "--devsession-store", "store",
+                         subprocess=True)
+    run.result.assert_outcomes(passed=2)
+    out = run.output()
+    for worker in ("gw0", "gw1"):
+        assert f"run: {worker}: could not unlock" in out
+    assert "Unlock service down" in out
+    # The ledgers keep the devices for the next run.
+    assert len(list((run.path / "store" / "leases").glob("run-*.json"))) == 2
