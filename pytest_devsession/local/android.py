@@ -389,11 +389,16 @@ class AndroidCapture:
                 pass
             raise
 
-    def route_through(self, proxy_host: str, proxy_port: int) -> None:
-        """Send the device's HTTP traffic to ``proxy_port`` on this machine (via ``adb reverse``)."""
+    def route_through(self, proxy_host: str, proxy_port: int, previous: str | None = None) -> None:
+        """Send the device's HTTP traffic to ``proxy_port`` on this machine (via ``adb reverse``).
+
+        ``previous``: the value to put back afterwards when it is known better than the
+        device's current one (a run that died left its own proxy setting behind).
+        """
         proxy_port = int(proxy_port)
         if not self._proxy_set and self._reverse is None:
-            self._saved_proxy = self._shell(f"settings get global {PROXY_SETTING}").strip()
+            self._saved_proxy = (previous if previous is not None
+                                 else self._shell(f"settings get global {PROXY_SETTING}").strip())
         remote = f"tcp:{proxy_port}"
         try:
             self.device.reverse(remote, remote)
@@ -405,6 +410,11 @@ class AndroidCapture:
         self._proxy_set = True  # set before the put: a half-done put still needs restoring
         self._shell(f"settings put global {PROXY_SETTING} 127.0.0.1:{proxy_port}")
         self.proxy = (proxy_host, proxy_port)
+
+    @property
+    def saved_proxy(self) -> str | None:
+        """The proxy setting ``restore()`` puts back (None before ``route_through``)."""
+        return self._saved_proxy
 
     def restore(self) -> None:
         """Put the saved proxy setting back and remove the reverse; idempotent."""

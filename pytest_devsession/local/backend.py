@@ -134,14 +134,23 @@ class LocalBackend:
             raise DeviceUnavailable(str(exc), action=f"lock {device.address}") from None
         host, port = adb_server()
         capture = AndroidCapture(device.serial, host, port, timeout=15)
+        # What the device's proxy setting was before we changed it, kept on disk until it is put
+        # back: a run killed in between must not leave the phone pointing at a dead proxy.
+        remembered = lease.path.with_name(lease.path.stem + ".proxy.json")
+        previous = None
         try:
             capture.connect()
             self._ensure_server()
             proxy = urlsplit(self.proxy_url)
-            capture.route_through(proxy.hostname, proxy.port)
+            if remembered.exists():  # we hold the lease: whoever wrote it is gone
+                previous = json.loads(remembered.read_text()).get("previous")
+            capture.route_through(proxy.hostname, proxy.port, previous=previous)
+            write_atomic(remembered, json.dumps({"serial": device.serial, "previous": capture.saved_proxy}))
         except BaseException as exc:
             try:
                 capture.close()
+                if capture.saved_proxy is None and previous is not None:
+                    remembered.unlink(missing_ok=True)  # the dead run's setting is back in place
             finally:
                 lease.release()
             if isinstance(exc, AndroidError):
@@ -157,6 +166,7 @@ class LocalBackend:
         lease, capture = held
         try:
             capture.close()
+            lease.path.with_name(lease.path.stem + ".proxy.json").unlink(missing_ok=True)
         except Exception as exc:  # noqa: BLE001 - the lease must go anyway
             raise BackendError(f"could not restore {device.address}: {exc}", action=f"unlock {device.address}")
         finally:

@@ -40,6 +40,7 @@ def test_android_device_is_routed_recorded_and_restored(pytester, fake_adb, devi
         assert (root / entry["artifacts"]["mp4"]).read_bytes() == device.video_bytes
         logcat = (root / entry["artifacts"]["device.log"]).read_text()
         assert device.logcat_lines[0].strip() in logcat
+    assert not list((pytester.path / ".devsession" / "leases").glob("*.proxy.json"))
     # The plugin never started or killed an adb server it did not own.
     assert "host:kill" not in fake_adb.requests
 
@@ -58,3 +59,19 @@ def test_busy_android_device_is_refused_with_the_holder(pytester, fake_adb, monk
         result.stdout.fnmatch_lines([f"*cannot lock adb:{SERIAL}*is in use by process*"])
     finally:
         held.release()
+
+
+def test_a_proxy_setting_left_by_a_killed_run_is_put_back(pytester, fake_adb, device, monkeypatch):
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(fake_adb.port))
+    # A run that was killed while it held the phone: the setting it made is still there, and the
+    # value it meant to put back is on disk.
+    device.settings["http_proxy"] = "127.0.0.1:9"
+    leases = pytester.path / ".devsession" / "leases"
+    leases.mkdir(parents=True)
+    (leases / f"adb-{SERIAL}.proxy.json").write_text(json.dumps({"serial": SERIAL, "previous": "10.0.0.9:3128"}))
+    pytester.makepyfile(test_phone="def test_one(devsession): pass")
+    result = pytester.runpytest_subprocess("--devsession", "-p", "no:cacheprovider", "--devsession-device",
+                                           f"adb:{SERIAL}", timeout=120)
+    result.assert_outcomes(passed=1)
+    assert device.settings["http_proxy"] == "10.0.0.9:3128"
+    assert not (leases / f"adb-{SERIAL}.proxy.json").exists()
