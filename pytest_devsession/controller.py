@@ -10,6 +10,7 @@ stop → wait until complete → name, tags, status, measurements → downloads.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import signal
@@ -26,7 +27,7 @@ from . import markers, outcome
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
 from .handle import DevSession, handle_key
-from .journal import Journal, orphans
+from .journal import Journal, spool_orphans
 from .leases import Ledger, release_stale
 from .reporting import html as html_report
 from .reporting import junit, manifest, summary
@@ -95,6 +96,7 @@ class Controller:
         self.spool = Spool(settings.store_dir / "spool")
         # HeadSpin's locks and sessions outlive this process; the embedded local server does not.
         self.service_url = settings.api_url if settings.backend == "headspin" else settings.local_url
+        self.device_source = settings.api_url if settings.backend == "headspin" else "this machine"
         self.ledger: Ledger | None = None
         self._previous_sigterm = None
         if not settings.cleanup and not settings.flush:
@@ -102,7 +104,7 @@ class Controller:
 
     @staticmethod
     def _check_writable(folder: Path) -> None:
-        probe = folder / f".devsession-probe-{threading.get_ident()}"
+        probe = folder / f".devsession-probe-{os.getpid()}"  # one per process: xdist workers probe at once
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe.write_bytes(b"ok")
@@ -124,13 +126,13 @@ class Controller:
         except AuthenticationError as exc:
             raise pytest.UsageError(f"pytest-devsession: {exc.message}") from None
         except BackendError as exc:
-            where = self.settings.api_url if self.settings.backend == "headspin" else "this machine"
             setting = "--devsession-api-url" if self.settings.backend == "headspin" else "--devsession-device"
-            raise pytest.UsageError(f"pytest-devsession: {setting}: cannot list devices at {where}: {exc}") from None
+            raise pytest.UsageError(
+                f"pytest-devsession: {setting}: cannot list devices at {self.device_source}: {exc}") from None
         unknown = [d for d in self.settings.devices if d not in self.known]
         if unknown:
             raise pytest.UsageError(
-                f"pytest-devsession: --devsession-device: {', '.join(unknown)} unknown to {self.settings.api_url}; "
+                f"pytest-devsession: --devsession-device: {', '.join(unknown)} unknown to {self.device_source}; "
                 f"its devices are: {', '.join(sorted(self.known)) or 'none'}"
             )
         if self.service_url or self.settings.backend == "headspin":
@@ -146,26 +148,13 @@ class Controller:
                                   min(self.settings.ready_timeout, 60)):
             say(line)
             self.notes.append(line)
-        for path, header, measurements in orphans(self.settings.store_dir / "journal"):
-            # A run killed outright: what its test measured still goes to the flow.
-            if header.get("backend") == self.backend.name and header.get("api_url") == self.service_url:
-                message = (f"the run ended before the test finished (process {header.get('pid')} was killed)")
-                common = dict(session_id=header["session_id"], userflow=header["userflow"])
-                self.spool.put("status", self.backend.name, self.service_url, description=None,
-                               status=outcome.EXCLUDED, message=message, **common)
-                if measurements:
-                    self.spool.put("measurements", self.backend.name, self.service_url,
-                                   measurements=measurements, **common)
-                path.unlink(missing_ok=True)
-                self.notes.append(f"recovered {len(measurements)} measurement(s) of {header.get('nodeid')} "
-                                  f"from process {header.get('pid')}, which was killed")
-        if self.spool.count():
-            delivered, problems = self.spool.deliver(self.backend, self.service_url)
-            if delivered:
-                say(f"delivered {delivered} spooled result(s) from earlier runs")
-                self.notes.append(f"delivered {delivered} spooled result(s) from earlier runs")
-            for problem in problems:
-                self.notes.append(f"spooled result not delivered yet: {problem}")
+        self.notes += spool_orphans(self.settings.store_dir / "journal", self.spool, self.backend.name,
+                                    self.service_url, outcome.EXCLUDED)
+        delivered, problems = self.spool.deliver(self.backend, self.service_url)
+        if delivered:
+            say(f"delivered {delivered} spooled result(s) from earlier runs")
+            self.notes.append(f"delivered {delivered} spooled result(s) from earlier runs")
+        self.notes += [f"spooled result not delivered yet: {problem}" for problem in problems]
         if self.settings.cleanup or self.settings.flush:
             waiting = self.spool.count()
             pytest.exit(f"pytest-devsession: done ({waiting} result(s) still waiting in the spool)"
@@ -189,7 +178,7 @@ class Controller:
                 continue
             if options.device and options.device not in self.known:
                 errors.append(f"{item.nodeid}: @pytest.mark.devsession(device={options.device!r}) is unknown to "
-                              f"{self.settings.api_url}; its devices are: {', '.join(sorted(self.known))}")
+                              f"{self.device_source}; its devices are: {', '.join(sorted(self.known))}")
             item.stash[options_key] = options
         if errors:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(errors))
@@ -355,12 +344,9 @@ class Controller:
         handle.proxy_url, handle.ca_cert_path = environment.get("proxy_url"), environment.get("ca_cert_path")
         handle._backend = self.backend
         if handle.userflow:
-            try:
-                handle._journal = Journal(self.settings.store_dir / "journal", {
-                    "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
-                    "backend": self.backend.name, "api_url": self.service_url})
-            except OSError as exc:
-                _warn(f"pytest-devsession: cannot keep a measurement journal: {exc}")
+            handle._journal = Journal(self.settings.store_dir / "journal", {
+                "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
+                "backend": self.backend.name, "api_url": self.service_url})
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
 
     def _stop_run(self, exc: AuthenticationError):

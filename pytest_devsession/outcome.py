@@ -6,25 +6,19 @@ MESSAGE_LIMIT = 300
 
 
 def _crash(report) -> str:
+    """The one line that says what went wrong (or why it was skipped), shortened."""
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
         # The first line names the error; pytest's assertion rewriting adds the rest.
         text = crash.message.strip().splitlines()[0]
-    elif isinstance(longrepr, tuple) and len(longrepr) == 3:
-        text = str(longrepr[2])
+    elif isinstance(longrepr, tuple) and len(longrepr) == 3:  # (path, line, reason) of a skip
+        text = str(longrepr[2]).removeprefix("Skipped: ")
     else:
-        text = str(longrepr or "").strip().splitlines()[-1:] or [""]
-        text = text[0] if isinstance(text, list) else text
-    text = " ".join(str(text).split())
+        lines = str(longrepr or "").strip().splitlines()
+        text = lines[-1] if lines else ""
+    text = " ".join(text.split())
     return text[: MESSAGE_LIMIT - 3] + "..." if len(text) > MESSAGE_LIMIT else text
-
-
-def _skip_reason(report) -> str:
-    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
-        reason = str(report.longrepr[2])
-        return reason.removeprefix("Skipped: ")
-    return _crash(report)
 
 
 def decide(reports) -> tuple[str, str | None]:
@@ -44,7 +38,7 @@ def decide(reports) -> tuple[str, str | None]:
         if report is not None and report.skipped:
             if hasattr(report, "wasxfail"):
                 return EXCLUDED, f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
-            return EXCLUDED, f"skipped: {_skip_reason(report)}"
+            return EXCLUDED, f"skipped: {_crash(report)}"
     call = by_phase.get("call")
     if call is not None and hasattr(call, "wasxfail"):
         return PASSED, f"xpass: {call.wasxfail}" if call.wasxfail else "xpass"

@@ -166,9 +166,10 @@ def devsession_appium_url(request: pytest.FixtureRequest):
     backend = getattr(controller, "backend", None)
     if backend is not None and hasattr(backend, "appium_url"):
         try:
-            yield backend.appium_url()
+            url = backend.appium_url()  # the backend stops the server it starts, and cuts its log
         except FileNotFoundError as exc:
             _missing("Appium", str(exc))
+        yield url
         return
     from .local.appium import AppiumServer, find_appium
 

@@ -88,18 +88,21 @@ class Settings:
     flush: bool = False
 
 
-def _pick(config: pytest.Config, option: str, env: str | None, ini: str | None):
-    """CLI over environment over ini; None when none is set."""
-    value = config.getoption(option, default=None)
+def _setting(config: pytest.Config, name: str, env: str, default=None) -> tuple[str, object]:
+    """CLI over environment over ini for the option and ini setting ``name``.
+
+    Returns (where the value came from, the value), so that an error names the
+    setting the user actually set.
+    """
+    value = config.getoption(name, default=None)
     if value not in (None, [], ""):
-        return value
-    if env and os.environ.get(env):
-        return os.environ[env]
-    if ini:
-        value = config.getini(ini)
-        if value not in (None, [], ""):
-            return value
-    return None
+        return "--" + name.replace("_", "-"), value
+    if os.environ.get(env):
+        return env, os.environ[env]
+    value = config.getini(name)
+    if value not in (None, [], ""):
+        return f"{name} (ini)", value
+    return "--" + name.replace("_", "-"), default
 
 
 def _flag(config: pytest.Config, option: str, env: str) -> bool:
@@ -114,19 +117,6 @@ def _flag(config: pytest.Config, option: str, env: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise _usage(env if os.environ.get(env) else option + " (ini)", f"got {raw!r}; accepted values: true, false")
-
-
-def _picked(config: pytest.Config, flag: str, option: str, env: str, ini: str, default=None) -> tuple[str, object]:
-    """(where the value came from, the value): the label names the setting the user actually set."""
-    value = config.getoption(option, default=None)
-    if value not in (None, [], ""):
-        return flag, value
-    if os.environ.get(env):
-        return env, os.environ[env]
-    value = config.getini(ini)
-    if value not in (None, [], ""):
-        return f"{ini} (ini)", value
-    return flag, default
 
 
 def _usage(setting: str, message: str) -> pytest.UsageError:
@@ -210,11 +200,9 @@ def resolve(config: pytest.Config) -> Settings:
     if not config.getoption("devsession", default=False):
         return Settings(enabled=False)
 
-    backend = parse_choice(*_picked(config, "--devsession-backend", "devsession_backend", "DEVSESSION_BACKEND", "devsession_backend", "local"),
-        BACKENDS,
-    )
-    api_url = parse_url(*_picked(config, "--devsession-api-url", "devsession_api_url", "HEADSPIN_API_URL", "devsession_api_url", DEFAULT_API_URL))
-    ui_url = parse_url(*_picked(config, "--devsession-ui-url", "devsession_ui_url", "HEADSPIN_UI_URL", "devsession_ui_url", DEFAULT_UI_URL))
+    backend = parse_choice(*_setting(config, "devsession_backend", "DEVSESSION_BACKEND", "local"), BACKENDS)
+    api_url = parse_url(*_setting(config, "devsession_api_url", "HEADSPIN_API_URL", DEFAULT_API_URL))
+    ui_url = parse_url(*_setting(config, "devsession_ui_url", "HEADSPIN_UI_URL", DEFAULT_UI_URL))
     token = Secret(os.environ.get(TOKEN_ENV, "").strip() if backend == "headspin" else "")
     if backend == "headspin" and not token:
         raise _usage(
@@ -223,43 +211,29 @@ def resolve(config: pytest.Config) -> Settings:
             f"{TOKEN_ENV} (it is never taken from the command line or an ini file)",
         )
     devices = _devices(config, backend) or (("local",) if backend == "local" else ())
-    maintenance = bool(config.getoption("devsession_cleanup", default=False)
-                       or config.getoption("devsession_flush", default=False))
-    if backend == "headspin" and not devices and not maintenance:
+    cleanup = bool(config.getoption("devsession_cleanup", default=False))
+    flush = bool(config.getoption("devsession_flush", default=False))
+    if backend == "headspin" and not devices and not (cleanup or flush):
         raise _usage(
             "--devsession-device",
             "the HeadSpin backend needs at least one device: --devsession-device SERIAL@HOSTNAME "
             "(repeatable), DEVSESSION_DEVICES, or the ini setting devsession_devices (one per line)",
         )
-    artifacts_from, artifacts_value = _picked(config, "--devsession-artifacts", "devsession_artifacts",
-                                              "DEVSESSION_ARTIFACTS", "devsession_artifacts")
+    artifacts_from, artifacts_value = _setting(config, "devsession_artifacts", "DEVSESSION_ARTIFACTS")
     artifacts = parse_artifacts(artifacts_from, artifacts_value) if artifacts_value is not None else (
         LOCAL_DEFAULT_ARTIFACTS if backend == "local" else DEFAULT_ARTIFACTS)
     if backend == "local":
         unsupported = [a for a in artifacts if a not in LOCAL_ARTIFACTS]
         if unsupported:
             raise _usage(artifacts_from, f"{', '.join(unsupported)} cannot be captured by the local backend; "
-                                                   f"accepted: {', '.join(LOCAL_ARTIFACTS)}")
-    artifacts_dir = _pick(config, "devsession_artifacts_dir", "DEVSESSION_ARTIFACTS_DIR", "devsession_artifacts_dir") or "devsession-artifacts"
-    artifacts_dir = Path(artifacts_dir)
-    if not artifacts_dir.is_absolute():
-        artifacts_dir = Path(config.invocation_params.dir) / artifacts_dir
-    download = parse_choice(*_picked(config, "--devsession-download", "devsession_download", "DEVSESSION_DOWNLOAD", "devsession_download", "on"), DOWNLOAD_MODES)
-    capture = parse_choice("devsession_capture (ini)", config.getini("devsession_capture") or "all", CAPTURE_MODES)
-    userflow = _pick(config, "devsession_userflow", "DEVSESSION_USERFLOW", "devsession_userflow")
+                                         f"accepted: {', '.join(LOCAL_ARTIFACTS)}")
+    userflow_from, userflow = _setting(config, "devsession_userflow", "DEVSESSION_USERFLOW")
     if userflow is not None and not str(userflow).strip():
-        raise _usage("--devsession-userflow", "expected a non-empty user flow name")
-    ready_timeout = parse_timeout(*_picked(config, "--devsession-ready-timeout", "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", "devsession_ready_timeout", 180),
-    )
-    local_url = _picked(config, "--devsession-local-url", "devsession_local_url", "DEVSESSION_LOCAL_URL",
-                        "devsession_local_url")
-    local_proxy = _picked(config, "--devsession-local-proxy", "devsession_local_proxy", "DEVSESSION_LOCAL_PROXY",
-                          "devsession_local_proxy")
-    appium_url = _picked(config, "--devsession-appium-url", "devsession_appium_url", "DEVSESSION_APPIUM_URL",
-                         "devsession_appium_url")
-    store_dir = Path(_pick(config, "devsession_store", "DEVSESSION_STORE", "devsession_store") or ".devsession")
-    if not store_dir.is_absolute():
-        store_dir = Path(config.invocation_params.dir) / store_dir
+        raise _usage(userflow_from, "expected a non-empty user flow name")
+    local_url = _setting(config, "devsession_local_url", "DEVSESSION_LOCAL_URL")
+    local_proxy = _setting(config, "devsession_local_proxy", "DEVSESSION_LOCAL_PROXY")
+    appium_url = _setting(config, "devsession_appium_url", "DEVSESSION_APPIUM_URL")
+    redact = str(_setting(config, "devsession_redact", "DEVSESSION_REDACT", "")[1])
     build_id = next((os.environ[k] for k in ("DEVSESSION_BUILD_ID", "BUILD_ID", "CI_JOB_ID", "GITHUB_RUN_ID", "BUILD_BUILDID") if os.environ.get(k)), None)
     return Settings(
         enabled=True,
@@ -269,20 +243,26 @@ def resolve(config: pytest.Config) -> Settings:
         token=token,
         devices=devices,
         artifacts=artifacts,
-        artifacts_dir=artifacts_dir,
-        download=download,
-        capture=capture,
+        artifacts_dir=_path(config, _setting(config, "devsession_artifacts_dir", "DEVSESSION_ARTIFACTS_DIR",
+                                             "devsession-artifacts")[1]),
+        download=parse_choice(*_setting(config, "devsession_download", "DEVSESSION_DOWNLOAD", "on"), DOWNLOAD_MODES),
+        capture=parse_choice("devsession_capture (ini)", config.getini("devsession_capture") or "all", CAPTURE_MODES),
         userflow=str(userflow).strip() if userflow else None,
-        ready_timeout=ready_timeout,
+        ready_timeout=parse_timeout(*_setting(config, "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", 180)),
         build_id=build_id,
         local_url=parse_url(*local_url) if local_url[1] else None,
         local_proxy=parse_url(*local_proxy) if local_proxy[1] else None,
         local_token=Secret(os.environ.get(LOCAL_TOKEN_ENV, "").strip()),
         appium_url=parse_url(*appium_url) if appium_url[1] else None,
-        store_dir=store_dir,
+        store_dir=_path(config, _setting(config, "devsession_store", "DEVSESSION_STORE", ".devsession")[1]),
         har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
-        redact=tuple(n.strip() for n in str(_pick(config, "devsession_redact", "DEVSESSION_REDACT", "devsession_redact")
-                                              or "").replace("\n", ",").split(",") if n.strip()),
-        cleanup=bool(config.getoption("devsession_cleanup", default=False)),
-        flush=bool(config.getoption("devsession_flush", default=False)),
+        redact=tuple(n.strip() for n in redact.replace("\n", ",").split(",") if n.strip()),
+        cleanup=cleanup,
+        flush=flush,
     )
+
+
+def _path(config: pytest.Config, value) -> Path:
+    """A folder setting, relative to where pytest was started."""
+    path = Path(str(value))
+    return path if path.is_absolute() else Path(config.invocation_params.dir) / path

@@ -8,6 +8,7 @@ User flows, statuses and measurements: the SQLite store in ``.devsession/``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -39,6 +40,8 @@ class Attached:
     stopped: float | None = None
     android: object = None  # the AndroidCapture recording this session
     android_files: dict = field(default_factory=dict)  # artifact name -> recorded file
+    workdir: Path | None = None  # where the Android recording was pulled to
+    errors: dict = field(default_factory=dict)  # artifact name -> why it could not be recorded
 
 
 def adb_server() -> tuple[str, int]:
@@ -200,29 +203,28 @@ class LocalBackend:
             time.sleep(0.05)
 
     def stop_capture(self, session_id: str, deadline: float) -> None:
+        # A recorder that fails costs its own artifact (reported when it is downloaded),
+        # never the stop of the capture itself.
         attached = self.attached.get(session_id)
-        errors = []
         if attached is not None and attached.stopped is None:
             attached.stopped = time.time()
             for recorder in attached.recorders:
                 try:
                     recorder.stop()
-                except Exception as exc:  # noqa: BLE001 - the traffic must still stop
-                    errors.append(f"browser video: {exc}")
+                except Exception as exc:  # noqa: BLE001
+                    attached.errors.setdefault("mp4", f"browser video: {exc}")
             if attached.android is not None:
                 import tempfile
 
-                folder = Path(tempfile.mkdtemp(prefix="devsession-android-"))
-                video, logcat = folder / "screen.mp4", folder / "logcat.txt"
+                attached.workdir = Path(tempfile.mkdtemp(prefix="devsession-android-"))
+                video, logcat = attached.workdir / "screen.mp4", attached.workdir / "logcat.txt"
                 try:
                     video_size, _ = attached.android.stop_recording(video, logcat)
                     attached.android_files = {"device.log": logcat, **({"mp4": video} if video_size else {})}
                 except Exception as exc:  # noqa: BLE001
-                    errors.append(f"android recording: {exc}")
+                    attached.errors.update({"mp4": f"android recording: {exc}", "device.log": f"logcat: {exc}"})
         self._call("PATCH", f"/api/sessions/{session_id}", "stop capture",
                    json={"isRecording": False, "isActive": False})
-        if errors:
-            raise BackendError("; ".join(errors), action="stop capture")
 
     # results -----------------------------------------------------------------
     def annotate(self, session_id: str, annotation: Annotation) -> None:
@@ -238,6 +240,8 @@ class LocalBackend:
 
     def download(self, session_id: str, ext: str, dest: Path) -> int | None:
         attached = self.attached.get(session_id) or Attached()
+        if ext in attached.errors:
+            raise BackendError(attached.errors[ext], action=f"download {ext}")
         if ext == "har":
             return self._download_har(session_id, dest, attached)
         if ext in attached.android_files:
@@ -309,10 +313,10 @@ class LocalBackend:
         attached = self.attached.pop(session_id, None)
         for recorder in attached.recorders if attached else ():
             recorder.close()
-        if attached and attached.android_files:
+        if attached and attached.workdir is not None:
             import shutil
 
-            shutil.rmtree(next(iter(attached.android_files.values())).parent, ignore_errors=True)
+            shutil.rmtree(attached.workdir, ignore_errors=True)
 
     def appium_url(self) -> str:
         """A running Appium server: the configured one, or one started for this process."""
@@ -335,13 +339,11 @@ class LocalBackend:
         return self._appium.log_path if self._appium is not None else None
 
     def close(self) -> None:
-        for attached in self.attached.values():
-            for recorder in attached.recorders:
-                try:
+        for session_id in list(self.attached):
+            for recorder in self.attached[session_id].recorders:
+                with contextlib.suppress(Exception):  # the run is over: free what is left
                     recorder.stop()
-                finally:
-                    recorder.close()
-        self.attached.clear()
+            self.discard(session_id)
         for address in list(self.android):
             try:
                 self.unlock(Device(address=address, serial=address[4:], hostname="adb", platform="adb"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 
@@ -37,6 +38,4 @@ def _relative(path: str, report_dir: Path | None) -> str:
     try:
         return Path(path).resolve().relative_to(report_dir.resolve()).as_posix()
     except ValueError:
-        import os
-
         return Path(os.path.relpath(path, report_dir)).as_posix()

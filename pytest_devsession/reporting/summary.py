@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections import Counter
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+def _size(n: float) -> str:
+    units = ("B", "KB", "MB", "GB")
+    step = 0
+    while n >= 1024 and step < len(units) - 1:
+        n, step = n / 1024, step + 1
+    return f"{n:.0f} B" if step == 0 else f"{n:.1f} {units[step]}"
 
 
 def write(terminal, records: list[dict], verbose: bool, manifest: str | None) -> None:

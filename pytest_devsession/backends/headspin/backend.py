@@ -13,6 +13,10 @@ from . import routes
 from .client import Client
 
 
+class CutShort(BackendError):
+    """A download whose body stopped before its end: worth one more try."""
+
+
 def _platform(raw: dict) -> str:
     kind = str(raw.get("device_type") or raw.get("os") or raw.get("platform") or "").lower()
     return "ios" if kind in ("ios", "iphone", "ipad", "idevice") else "android" if kind else "unknown"
@@ -130,13 +134,10 @@ class HeadSpinBackend:
 
     def download(self, session_id: str, ext: str, dest: Path) -> int:
         # One more try when the stream was cut short: urllib3 retries only until the headers.
-        for attempt in (1, 2):
-            try:
-                return self._download_once(session_id, ext, dest)
-            except BackendError as exc:
-                if attempt == 2 or not getattr(exc, "cut_short", False):
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._download_once(session_id, ext, dest)
+        except CutShort:
+            return self._download_once(session_id, ext, dest)
 
     def _download_once(self, session_id: str, ext: str, dest: Path) -> int:
         action = f"download {ext}"
@@ -151,15 +152,11 @@ class HeadSpinBackend:
                         out.write(chunk)
                         size += len(chunk)
             except requests.RequestException as exc:
-                error = BackendError(f"the download was cut short after {size} bytes ({type(exc).__name__})",
-                                     action=action)
-                error.cut_short = True
-                raise error from None
+                raise CutShort(f"the download was cut short after {size} bytes ({type(exc).__name__})",
+                               action=action) from None
             expected = response.headers.get("Content-Length")
             if expected is not None and expected.isdigit() and int(expected) != size and "Content-Encoding" not in response.headers:
-                error = BackendError(f"the download was cut short ({size} of {expected} bytes)", action=action)
-                error.cut_short = True
-                raise error
+                raise CutShort(f"the download was cut short ({size} of {expected} bytes)", action=action)
             if ext == "har" and not self.settings.har_raw:
                 size = redact_file(partial, self.settings.redact)
             os.replace(partial, dest)
