@@ -9,7 +9,10 @@ USERS = {"ada": "lovelace"}
 
 LOGIN_PAGE = b"""<!doctype html>
 <html><head><title>Example login</title>
-<style>body{font-family:sans-serif;margin:40px} #status{margin-top:20px;font-size:24px}</style></head>
+<style>body{font-family:sans-serif;margin:40px}
+#status{margin-top:20px;font-size:32px;padding:40px;height:240px;background:#d0d0d0}
+#status.busy{background:#f0c020} #status.ok{background:#30a050;color:#fff} #status.refused{background:#c03030;color:#fff}
+</style></head>
 <body>
 <h1>Sign in</h1>
 <form id="login">
@@ -21,7 +24,9 @@ LOGIN_PAGE = b"""<!doctype html>
 <script>
 document.getElementById("login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  document.getElementById("status").textContent = "signing in...";
+  const status = document.getElementById("status");
+  status.textContent = "signing in...";
+  status.className = "busy";
   const started = performance.now();
   const response = await fetch("/api/login", {
     method: "POST",
@@ -32,7 +37,8 @@ document.getElementById("login").addEventListener("submit", async (event) => {
   const body = await response.json();
   window.loginMillis = performance.now() - started;
   console.log("login answered", response.status);
-  document.getElementById("status").textContent = body.ok ? "welcome " + body.user : "wrong password";
+  status.textContent = body.ok ? "welcome " + body.user : "wrong password";
+  status.className = body.ok ? "ok" : "refused";  // the final state shows in a video's last frame
 });
 </script>
 </body></html>"""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from . import markers, outcome
+from . import contents, markers, outcome
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
 from .handle import DevSession, handle_key
@@ -398,6 +398,20 @@ class Controller:
         return folder
 
     @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        try:
+            return (yield)
+        finally:
+            # The test's last moment, before any fixture quits a browser: the video ends here.
+            state = item.stash.get(state_key, None)
+            call_ended = getattr(self.backend, "call_ended", None)
+            if state is not None and call_ended is not None:
+                try:
+                    call_ended(state.session_id)
+                except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+                    _warn(f"pytest-devsession: {item.nodeid}: cannot end the recording: {type(exc).__name__}: {exc}")
+
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call):
         report = yield
         item.stash.setdefault(reports_key, []).append(report)
@@ -439,7 +453,7 @@ class Controller:
             "userflow": handle.userflow if handle else None,
             "status": status, "status_message": message,
             "url": handle.url if handle else None,
-            "artifacts": {}, "artifact_bytes": 0, "measurements": measurements,
+            "artifacts": {}, "artifact_details": {}, "artifact_bytes": 0, "measurements": measurements,
             "measurements_uploaded": False, "problems": [],
         }
         if state is not None:
@@ -460,6 +474,7 @@ class Controller:
 
     def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
         problems = record["problems"]
+        handle = item.stash.get(handle_key, None)
         session_id = state.session_id
 
         def step(label, action, spool=None) -> bool:
@@ -527,6 +542,10 @@ class Controller:
                 if size is not None:  # None: this session has no such artifact
                     record["artifact_bytes"] += size
                     record["artifacts"][ext] = str(dest.resolve())
+                    record["artifact_details"][ext] = details = contents.describe(ext, dest)
+                    empty = emptiness(ext, details, sent_traffic=bool(handle and handle.sent_traffic))
+                    if empty:
+                        problems.append(f"session.{ext} {empty}")
 
             step(f"download {ext}", fetch)
         if record["artifacts"]:
@@ -555,6 +574,18 @@ class Controller:
             htmlpath = getattr(self.config.option, "htmlpath", None)
             report_dir = Path(htmlpath).resolve().parent if htmlpath else None
             report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
+
+
+def emptiness(ext: str, details: dict, sent_traffic: bool) -> str | None:
+    """Why a downloaded artifact holds nothing the user can use, or None."""
+    if "unreadable" in details:
+        return f"cannot be read: {details['unreadable']}"
+    if ext == "har" and details.get("har_entries") == 0 and sent_traffic:
+        return ("holds no entries although the test routed a browser or client through the capture: "
+                "its traffic went around the proxy, or the capture server recorded it elsewhere")
+    if ext == "mp4" and not (details.get("frames") and details.get("duration_s")):
+        return "holds no video frames"
+    return None
 
 
 def _sigterm(signum, frame):

@@ -26,24 +26,40 @@ class DevSession:
     artifacts_dir: Path | None = None
     userflow: str | None = None
     measurements: list[dict] = field(default_factory=list)
-    proxy_url: str | None = None
     ca_cert_path: str | None = None
+    _proxy_url: str | None = field(default=None, repr=False)
     _backend: object = field(default=None, repr=False)
     _journal: object = field(default=None, repr=False)
+    # The test used the capture: it read the proxy or attached a driver. A HAR of this test
+    # with no entries is then a problem, not an empty test.
+    sent_traffic: bool = field(default=False, repr=False)
 
     @property
     def active(self) -> bool:
         return self.session_id is not None
 
     @property
+    def proxy_url(self) -> str | None:
+        """The capture's proxy (None without one): route a client through it to be captured."""
+        if self._proxy_url:
+            self.sent_traffic = True
+        return self._proxy_url
+
+    @proxy_url.setter
+    def proxy_url(self, value: str | None) -> None:
+        self._proxy_url = value
+
+    @property
     def proxies(self) -> dict[str, str]:
         """``requests``-style proxies that route a client through the capture ({} without one)."""
-        return {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
+        proxy = self.proxy_url
+        return {"http": proxy, "https": proxy} if proxy else {}
 
     def attach(self, driver) -> None:
         """Record ``driver`` as part of this session: a Selenium Chromium driver gives the
         video and the console log, an Appium driver its cut of appium.log."""
         if self._backend is not None:
+            self.sent_traffic = True
             self._backend.attach(self.session_id, driver)
 
     def detach(self, driver) -> None:

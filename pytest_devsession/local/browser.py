@@ -15,6 +15,8 @@ from selenium.webdriver.chrome.service import Service
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 DRIVER_NAMES = ("chromedriver",)
+DEFAULT_WINDOW_SIZE = (1280, 720)
+BLANK_PAGE = "about:blank"
 INSTALL_HINT = "install Chromium and its driver, e.g. `apt-get install chromium chromium-driver`"
 
 BASE_ARGS = (
@@ -53,6 +55,7 @@ def chrome_options(
     ca_cert_path: str | os.PathLike[str] | None = None,
     headless: bool = True,
     extra_args: Iterable[str] = (),
+    window_size: tuple[int, int] | None = DEFAULT_WINDOW_SIZE,
 ) -> webdriver.ChromeOptions:
     """Options for a throwaway Chromium; with a proxy, loopback traffic goes through it too.
 
@@ -70,6 +73,8 @@ def chrome_options(
         options.add_argument("--headless=new")
     for arg in BASE_ARGS:
         options.add_argument(arg)
+    if window_size:
+        options.add_argument(f"--window-size={window_size[0]},{window_size[1]}")
     if proxy_url:
         options.add_argument(f"--proxy-server={proxy_url}")
         # Without <-loopback> Chromium sends localhost and 127.0.0.1 around the proxy.
@@ -90,8 +95,9 @@ def start_chrome(
     chromedriver: str | None = None,
     binary: str | None = None,
     extra_args: Iterable[str] = (),
+    window_size: tuple[int, int] | None = DEFAULT_WINDOW_SIZE,
 ) -> DevsessionChrome:
-    """Start Chromium in a fresh temporary profile, removed again by ``quit()``.
+    """Start Chromium on a blank page in a fresh temporary profile, removed again by ``quit()``.
 
     A driver that is never quit leaves its profile behind (``devsession-chrome-*``
     in the temporary folder) and its browser running: quit it in a ``finally``.
@@ -105,7 +111,7 @@ def start_chrome(
     resolved = shutil.which(chromedriver or found_driver or DRIVER_NAMES[0])
     if not resolved:
         raise FileNotFoundError(f"chromedriver {chromedriver or 'on PATH'} not found: {INSTALL_HINT}")
-    options = chrome_options(proxy_url, ca_cert_path, headless, extra_args)
+    options = chrome_options(proxy_url, ca_cert_path, headless, extra_args, window_size)
     if binary:
         options.binary_location = binary
     profile = tempfile.mkdtemp(prefix="devsession-chrome-")
@@ -116,7 +122,24 @@ def start_chrome(
         shutil.rmtree(profile, ignore_errors=True)
         raise
     driver.user_data_dir = profile
+    try:
+        # Chromium opens on its New Tab page: a recording starts on a blank page instead.
+        driver.get(BLANK_PAGE)
+        if window_size:
+            fit_viewport(driver, window_size)
+    except BaseException:
+        driver.quit()
+        raise
     return driver
+
+
+def fit_viewport(driver: webdriver.Chrome, size: tuple[int, int]) -> None:
+    """Resize the window so that the page itself (not the window) is ``size``: headless
+    Chromium still reserves room for its toolbars."""
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+    if tuple(inner) != tuple(size):
+        driver.set_window_size(width + size[0] - inner[0], height + size[1] - inner[1])
 
 
 def debugger_address(driver: webdriver.Chrome) -> str:

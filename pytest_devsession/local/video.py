@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import os
 import shutil
 import struct
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import websocket
 
-# Output frame rate. Frames shorter than 1/FPS are dropped by the fps filter; longer ones repeat.
+# Output frame rate: a frame shorter than 1/FPS may not be shown; a longer one repeats.
 FPS = 10
 # Loopback only: never route these requests through a proxy from the environment.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -39,13 +40,15 @@ class ScreencastError(RuntimeError):
 class ScreencastRecorder:
     """Records one page target of a Chromium over its DevTools websocket.
 
-    Frames arrive only when the page repaints, each stamped by Chromium; they are
+    The video has a frame for every moment of the recording: a screenshot taken at
+    ``start()`` (what the page showed when it was attached), the screencast's frames
+    (sent only when the page repaints, each stamped by Chromium), and a screenshot
+    taken at ``finish()`` (what the page shows when the test's call ends). A page
+    that never repaints still gives a video as long as the recording. Frames are
     spooled to a temporary folder (not kept in memory) until :meth:`close`.
-    ``write_mp4`` gives every frame the time until the next one, shows the first
-    frame from ``start()`` on and the last one until ``stop()``, so the video lasts
-    as long as the recording did.
 
-    Use as a context manager, or call ``start()``, ``stop()``, then ``close()``.
+    Use as a context manager, or call ``start()``, ``finish()`` (optional: ``stop()``
+    finishes first), ``stop()``, then ``close()``.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class ScreencastRecorder:
         quality: int = 70,
         target_id: str | None = None,
         connect_timeout: float = 10.0,
+        call_timeout: float = 5.0,
     ) -> None:
         """``target_id`` picks the page (a Selenium window handle is one); default: the first page."""
         self.debugger_address = debugger_address
@@ -64,21 +68,33 @@ class ScreencastRecorder:
         self.quality = quality
         self.target_id = target_id
         self.connect_timeout = connect_timeout
+        self.call_timeout = call_timeout
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self.console: list[ConsoleMessage] = []
+        self.problems: list[str] = []  # why a first or last frame could not be taken
         self._frames: list[tuple[Path, float]] = []
+        self._frames_lock = threading.Lock()
+        self._final: tuple[Path, float] | None = None  # the screenshot taken by finish()
         self._spool: Path | None = None
         self._ws: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._replies: dict[int, list] = {}  # id -> [event, reply]
         self._error: BaseException | None = None
 
     @property
     def frame_count(self) -> int:
         return len(self._frames)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to finish (0 before both happened)."""
+        if self.started_at is None or self.stopped_at is None:
+            return 0.0
+        return max(self.stopped_at - self.started_at, 0.0)
 
     def __enter__(self) -> ScreencastRecorder:
         self.start()
@@ -91,7 +107,7 @@ class ScreencastRecorder:
             self.close()
 
     def start(self) -> None:
-        """Connect and start the screencast; a recorder records once."""
+        """Connect, take the first frame and start the screencast; a recorder records once."""
         if self.started_at is not None:
             raise ScreencastError("a recorder records once; make a new one")
         url = self._page_websocket_url()
@@ -100,10 +116,14 @@ class ScreencastRecorder:
         try:
             self._ws.settimeout(0.2)  # so the reader notices stop() without the socket closed under it
             self._spool = Path(tempfile.mkdtemp(prefix="devsession-screencast-"))
+            self._thread = threading.Thread(target=self._read, name="devsession-screencast", daemon=True)
+            self._thread.start()
             self.started_at = time.time()
-            self._send("Runtime.enable")
-            self._send("Log.enable")
-            self._send(
+            self._call("Runtime.enable")
+            self._call("Log.enable")
+            if self.snapshot(self.started_at) is None:
+                raise ScreencastError(f"the first frame could not be taken: {self.problems[-1]}")
+            self._call(
                 "Page.startScreencast",
                 format="jpeg",
                 quality=self.quality,
@@ -111,24 +131,53 @@ class ScreencastRecorder:
                 maxHeight=self.max_height,
                 everyNthFrame=1,
             )
-            self._thread = threading.Thread(target=self._read, name="devsession-screencast", daemon=True)
-            self._thread.start()
         except BaseException:
+            self._stopping.set()
             self._ws.close()
             self._ws = None
             self.close()
             raise
 
+    def snapshot(self, stamp: float | None = None) -> tuple[Path, float] | None:
+        """Add a frame of what the page shows now (``Page.captureScreenshot``); None if it failed.
+
+        ``stamp`` (seconds since the epoch) is when the frame starts in the video; default:
+        when the screenshot came back.
+        """
+        try:
+            reply = self._call("Page.captureScreenshot", format="jpeg", quality=self.quality)
+            data = base64.b64decode(reply["data"])
+        except (ScreencastError, KeyError, ValueError, OSError, websocket.WebSocketException) as exc:
+            self.problems.append(f"screenshot failed: {exc}")
+            return None
+        return self._add_frame(data, stamp if stamp is not None else time.time())
+
+    def finish(self) -> None:
+        """End the recording now, with a last frame of what the page shows; idempotent.
+
+        Call it when the test's call ends, before anything quits the browser; the
+        console is still read until ``stop()``.
+        """
+        if self._ws is None or self.stopped_at is not None:
+            return
+        self._final = self.snapshot()
+        # Screencast frames painted while the screenshot was taken are newer than what the
+        # test saw when its call ended; the screenshot is the last frame.
+        self.stopped_at = self._final[1] if self._final else time.time()
+        try:
+            self._send("Page.stopScreencast")
+        except (ScreencastError, OSError, websocket.WebSocketException):
+            pass  # the browser is already gone: what was recorded still counts
+
     def stop(self) -> None:
-        """Stop recording; idempotent. Raises what the reader thread failed with, if anything."""
+        """Finish if not yet finished, then disconnect; idempotent. Raises what the reader thread
+        failed with, if anything."""
         if self._ws is None:
             return
         if self.stopped_at is None:
-            self.stopped_at = time.time()
-        try:
-            self._send("Page.stopScreencast")
-        except (OSError, websocket.WebSocketException):
-            pass  # the browser is already gone: what was recorded still counts
+            self.finish()
+            if self.stopped_at is None:
+                self.stopped_at = time.time()
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -142,46 +191,59 @@ class ScreencastRecorder:
 
     def close(self) -> None:
         """Remove the spooled frames; write_mp4 is no longer possible afterwards."""
-        if self._spool is not None:
-            shutil.rmtree(self._spool, ignore_errors=True)
-            self._spool = None
-            self._frames.clear()
+        with self._frames_lock:
+            if self._spool is not None:
+                shutil.rmtree(self._spool, ignore_errors=True)
+                self._spool = None
+                self._frames.clear()
 
-    def write_mp4(self, path: str | os.PathLike[str]) -> int:
-        """Encode the frames to ``path`` (H.264, yuv420p, even size); returns its size in bytes.
+    def write_mp4(self, path: str | os.PathLike[str], size: tuple[int, int] | None = None) -> int:
+        """Encode the recording to ``path`` (H.264, yuv420p, ``FPS`` frames per second); its size in bytes.
 
-        With no frames at all nothing is written and 0 is returned.
+        Every output frame shows the newest frame taken at or before its time, so the video
+        lasts as long as the recording (rounded up to a whole frame) and ends on the last
+        frame. ``size`` (width, height; default the recorder's maximum) is the frame size:
+        frames are scaled to fit and padded. With no frames at all nothing is written and
+        0 is returned.
         """
         if self.started_at is None or self.stopped_at is None:
             raise ScreencastError("write_mp4 needs a recording that was started and stopped")
-        if not self._frames:
+        with self._frames_lock:
+            frames = sorted((f for f in self._frames if f is not self._final and f[1] <= self.stopped_at),
+                            key=lambda frame: frame[1])
+        if self._final is not None:
+            frames.append(self._final)
+        if not frames:
             return 0
         if self._spool is None:
             raise ScreencastError("the recorder was closed; its frames are gone")
-        width, height = _jpeg_size(self._frames[0][0].read_bytes())
+        width, height = size or (self.max_width, self.max_height)
         width, height = max(2, width - width % 2), max(2, height - height % 2)
         path = Path(path)
         part = path.with_name(path.name + ".part")
-        playlist = self._spool / "frames.ffconcat"
-        playlist.write_text(_concat_playlist(self._frames, self.started_at, self.stopped_at))
-        total = self.stopped_at - self.started_at
-        # Crop odd sizes to even ones; frames of another size (window resized) are fitted into
-        # the first frame's. JPEG is full range: convert to limited range, or players see yuvj420p.
+        # JPEG is full range: convert to limited range, or players see yuvj420p.
         vf = (
-            "crop=trunc(iw/2)*2:trunc(ih/2)*2,"
             f"scale={width}:{height}:force_original_aspect_ratio=decrease:out_range=tv,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={FPS},format=yuv420p"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=white,setsar=1,format=yuv420p"
         )
         cmd = [
             _ffmpeg(), "-y", "-loglevel", "error",
-            "-f", "concat", "-safe", "0", "-i", str(playlist),
-            "-vf", vf, "-c:v", "libx264", "-preset", "veryfast",
-            "-t", f"{total:.3f}", "-movflags", "+faststart", "-f", "mp4", str(part),
+            "-f", "image2pipe", "-framerate", str(FPS), "-c:v", "mjpeg", "-i", "-",
+            "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-r", str(FPS),
+            "-movflags", "+faststart", "-f", "mp4", str(part),
         ]  # fmt: skip
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
+        process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            for frame in frame_schedule(frames, self.started_at, self.stopped_at, FPS):
+                process.stdin.write(frame.read_bytes())
+            process.stdin.close()
+        except OSError:
+            pass  # ffmpeg ended early: its exit code and error say why
+        stderr = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
+        if process.wait() != 0:
             part.unlink(missing_ok=True)
-            raise ScreencastError(f"ffmpeg failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+            raise ScreencastError(f"ffmpeg failed ({process.returncode}): {stderr.strip()[-2000:]}")
         os.replace(part, path)
         return path.stat().st_size
 
@@ -213,13 +275,40 @@ class ScreencastRecorder:
             raise ScreencastError(f"no {wanted} target at http://{self.debugger_address}/json")
         return pages[0]["webSocketDebuggerUrl"]
 
-    def _send(self, method: str, **params: object) -> None:
+    def _send(self, method: str, message_id: int | None = None, **params: object) -> None:
         ws = self._ws
         if ws is None:
-            return
-        message = json.dumps({"id": next(self._ids), "method": method, "params": params})
+            raise ScreencastError("the recorder is not connected")
+        message = json.dumps({"id": message_id or next(self._ids), "method": method, "params": params})
         with self._send_lock:
             ws.send(message)
+
+    def _call(self, method: str, **params: object) -> dict:
+        """Send a command and wait for its reply (read by the reader thread)."""
+        message_id = next(self._ids)
+        slot: list = [threading.Event(), None]
+        self._replies[message_id] = slot
+        try:
+            self._send(method, message_id, **params)
+            if not slot[0].wait(self.call_timeout):
+                raise ScreencastError(f"{method}: no answer within {self.call_timeout:g} s")
+        finally:
+            self._replies.pop(message_id, None)
+        reply = slot[1]
+        if reply is None:
+            raise ScreencastError(f"{method}: the browser closed the connection")
+        if "error" in reply:
+            raise ScreencastError(f"{method}: {reply['error'].get('message', reply['error'])}")
+        return reply.get("result") or {}
+
+    def _add_frame(self, data: bytes, stamp: float) -> tuple[Path, float] | None:
+        with self._frames_lock:
+            if self._spool is None:
+                return None
+            frame = (self._spool / f"{len(self._frames):06d}.jpg", stamp)
+            frame[0].write_bytes(data)
+            self._frames.append(frame)
+            return frame
 
     def _read(self) -> None:
         ws = self._ws
@@ -236,20 +325,31 @@ class ScreencastRecorder:
                     self._handle(json.loads(raw))
         except BaseException as exc:  # surfaced by stop(), never lost in the thread
             self._error = exc
+        finally:
+            for slot in list(self._replies.values()):
+                slot[0].set()  # nobody waits for an answer that cannot come
 
     def _handle(self, message: dict) -> None:
+        if "id" in message:
+            slot = self._replies.get(message["id"])
+            if slot is not None:
+                slot[1] = message
+                slot[0].set()
+            return
         method = message.get("method")
         params = message.get("params") or {}
         if method == "Page.screencastFrame":
             # Acknowledge first: Chromium sends the next frame only after the ack.
-            self._send("Page.screencastFrameAck", sessionId=params["sessionId"])
-            stamp = params.get("metadata", {}).get("timestamp") or time.time()
-            if self._stopping.is_set() or (self.stopped_at is not None and stamp > self.stopped_at):
+            try:
+                self._send("Page.screencastFrameAck", sessionId=params["sessionId"])
+            except ScreencastError:
                 return
-            assert self._spool is not None
-            frame = self._spool / f"{len(self._frames):06d}.jpg"
-            frame.write_bytes(base64.b64decode(params["data"]))
-            self._frames.append((frame, stamp))
+            stamp = params.get("metadata", {}).get("timestamp") or time.time()
+            if self.stopped_at is not None and stamp > self.stopped_at:
+                return  # after the last frame: the test's call had ended
+            if self.started_at is not None and stamp < self.started_at:
+                stamp = self.started_at
+            self._add_frame(base64.b64decode(params["data"]), stamp)
         elif method == "Runtime.consoleAPICalled":
             text = " ".join(_remote_object_text(arg) for arg in params.get("args", []))
             self.console.append(ConsoleMessage(_ms(params.get("timestamp")), params.get("type", "log"), text))
@@ -261,18 +361,22 @@ class ScreencastRecorder:
             self.console.append(ConsoleMessage(_ms(entry.get("timestamp")), entry.get("level", "info"), text))
 
 
-def _concat_playlist(frames: list[tuple[Path, float]], started_at: float, stopped_at: float) -> str:
-    # Each frame lasts until the next one; the first is shown from start() (the page looked
-    # like that before it first repainted), the last until stop().
-    lines = ["ffconcat version 1.0"]
-    for i, (frame, stamp) in enumerate(frames):
-        begin = started_at if i == 0 else max(stamp, started_at)
-        end = frames[i + 1][1] if i + 1 < len(frames) else stopped_at
-        duration = max(end - begin, 0.0)
-        lines += [f"file '{frame.name}'", f"duration {duration:.6f}"]
-    # The concat demuxer ignores the last entry's duration unless the file is listed once more.
-    lines.append(f"file '{frames[-1][0].name}'")
-    return "\n".join(lines) + "\n"
+def frame_schedule(frames: list[tuple[Path, float]], started_at: float, stopped_at: float, fps: int) -> list[Path]:
+    """The frame to show at each output tick: the newest one taken at or before the tick.
+
+    The first frame covers the time before it (it shows the page as it was attached);
+    the last tick always shows the last frame, so the video ends on the final state.
+    """
+    ticks = max(1, math.ceil((stopped_at - started_at) * fps - 1e-6))
+    schedule: list[Path] = []
+    index = 0
+    for tick in range(ticks):
+        moment = started_at + tick / fps
+        while index + 1 < len(frames) and frames[index + 1][1] <= moment:
+            index += 1
+        schedule.append(frames[index][0])
+    schedule[-1] = frames[-1][0]
+    return schedule
 
 
 def _remote_object_text(obj: dict) -> str:

@@ -16,6 +16,9 @@ def entry(record: dict, base: Path) -> dict:
     data["artifacts"] = {
         name: Path(os.path.relpath(path, base)).as_posix() for name, path in record.get("artifacts", {}).items()
     }
+    # What each artifact holds (HAR entries, video duration and frames), so that emptiness shows.
+    data["artifact_details"] = {name: dict(details) for name, details in record.get("artifact_details", {}).items()}
+    data["problems"] = list(record.get("problems", []))
     data["measurements"] = [
         {"key": m["key"], "value": m["value"], "units": m.get("units"), "type": m.get("type")}
         for m in record.get("measurements", [])

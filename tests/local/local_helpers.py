@@ -21,3 +21,16 @@ def entries(har_path: Path) -> list[str]:
     assert har["log"]["version"] == "1.2"
     return [e["request"]["url"] for e in har["log"]["entries"]]
 
+
+
+def video_frames(path: Path, width: int, height: int) -> list[bytes]:
+    """Every frame of the video as RGB bytes; the video must be ``width`` x ``height``."""
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    probe = subprocess.run([ffmpeg, "-i", str(path)], capture_output=True, text=True).stderr
+    assert f"{width}x{height}" in probe, probe
+    out = subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    size = width * height * 3
+    return [out[i:i + size] for i in range(0, len(out), size)]

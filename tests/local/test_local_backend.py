@@ -239,3 +239,87 @@ def test_har_secrets_are_redacted_unless_asked_raw(pytester, local_run):
     har_path = pytester.path / "devsession-artifacts" / manifest["sessions"][0]["artifacts"]["har"]
     text = har_path.read_text()
     assert all(s in text for s in ("tok-123456", "user-secret-abcdef", "cookie-secret-42"))
+
+
+def test_video_ends_on_the_screen_at_the_end_of_the_call(pytester, local_run, needs_chromium):
+    from local_helpers import video_frames
+
+    pytester.makepyfile(test_end='''
+        import pytest
+
+        @pytest.fixture
+        def browser(devsession_chrome):
+            yield devsession_chrome
+            # A fixture's teardown runs after the call: nothing of it is in the video.
+            devsession_chrome.execute_script("document.body.style.background = 'rgb(0, 255, 0)'")
+
+        def test_paint(site, browser):
+            browser.get(site + "/painted")
+            browser.execute_script("document.body.innerHTML = ''; document.body.style.background = 'rgb(255, 0, 0)'")
+        ''')
+    result, manifest = local_run("--devsession-video-size", "640x360")
+    result.assert_outcomes(passed=1)
+    (entry,) = manifest["sessions"]
+    assert entry["problems"] == []
+    frames = video_frames(pytester.path / "devsession-artifacts" / entry["artifacts"]["mp4"], 640, 360)
+    assert entry["artifact_details"]["mp4"]["frames"] == len(frames) >= 1
+    assert frames[0][:3] == b"\xff\xff\xff" or min(frames[0]) > 240  # the blank page, never the New Tab page
+    middle = len(frames[-1]) // 2 // 3 * 3
+    r, g, b = frames[-1][middle:middle + 3]
+    assert r > 200 and g < 60 and b < 60, (r, g, b)
+    assert entry["artifact_details"]["har"]["har_entries"] >= 1  # the page (and its favicon)
+
+
+def test_a_video_that_cannot_be_made_is_a_problem_with_its_reason(pytester, local_run):
+    pytester.makepyfile(test_broken='''
+        import socket
+
+        class BrokenChromium:
+            """A driver whose DevTools endpoint is gone (the browser crashed before attach)."""
+            current_url = "about:blank"
+            current_window_handle = "none"
+
+            def __init__(self):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", 0))
+                    port = s.getsockname()[1]
+                self.capabilities = {"goog:chromeOptions": {"debuggerAddress": f"127.0.0.1:{port}"}}
+
+            def get(self, url):
+                pass
+
+        def test_with_a_browser(devsession):
+            devsession.attach(BrokenChromium())
+        ''')
+    result, manifest = local_run("-W", "error")
+    result.assert_outcomes(passed=1)  # a failure of ours never changes the test's outcome
+    (entry,) = manifest["sessions"]
+    assert "mp4" not in entry["artifacts"]
+    problem = [p for p in entry["problems"] if "download mp4" in p or "video" in p]
+    assert problem and "cannot record the browser" in problem[0], entry["problems"]
+    # Its HAR is empty too: a browser was attached, yet nothing reached the capture.
+    assert any("session.har holds no entries" in p for p in entry["problems"])
+    result.stdout.fnmatch_lines(["problems: 3", "*test_with_a_browser*cannot record the browser*"])
+
+
+def test_a_har_without_entries_is_a_problem_when_the_test_used_the_proxy(pytester, local_run):
+    pytester.makepyfile(test_around='''
+        import requests
+
+        def test_goes_around_the_capture(site, devsession):
+            http = requests.Session()
+            http.trust_env = False
+            assert devsession.proxies  # asked for the capture...
+            assert http.get(site + "/direct").status_code == 200  # ...but did not use it
+
+        def test_quiet(devsession):
+            pass  # sent nothing: an empty HAR is right
+        ''')
+    result, manifest = local_run()
+    result.assert_outcomes(passed=2)
+    sessions = sessions_by_name(manifest)
+    around, quiet = sessions["test_goes_around_the_capture"], sessions["test_quiet"]
+    assert around["artifact_details"]["har"] == {"har_entries": 0}
+    assert any("session.har holds no entries" in p for p in around["problems"]), around["problems"]
+    assert quiet["artifact_details"]["har"] == {"har_entries": 0} and quiet["problems"] == []
+    result.stdout.fnmatch_lines(["problems: 1"])
