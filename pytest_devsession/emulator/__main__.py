@@ -85,9 +85,9 @@ def main(argv: list | None = None) -> int:
     try:
         if command:
             env = dict(os.environ)
-            env.pop("HEADSPIN_UI_URL", None)
             env.update({
                 "HEADSPIN_API_URL": emulator.url,
+                "HEADSPIN_UI_URL": emulator.ui_url,  # session links lead to the emulator, not to HeadSpin
                 "HEADSPIN_API_TOKEN": token,
                 "DEVSESSION_BACKEND": "headspin",
                 "DEVSESSION_DEVICES": "\n".join(addresses),
@@ -100,7 +100,8 @@ def main(argv: list | None = None) -> int:
         else:
             where = "the token (random: pass --token or --token-file to know it)"
         print(f"HeadSpin emulator at {emulator.url} serving {', '.join(addresses)}; "
-              f"set HEADSPIN_API_URL={emulator.url} and HEADSPIN_API_TOKEN to {where}. Ctrl-C stops it.",
+              f"set HEADSPIN_API_URL={emulator.url} HEADSPIN_UI_URL={emulator.ui_url} and HEADSPIN_API_TOKEN "
+              f"to {where}. Ctrl-C stops it.",
               flush=True)
         signal.signal(signal.SIGTERM, _interrupt)
         forever = threading.Event()

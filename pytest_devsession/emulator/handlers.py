@@ -338,7 +338,7 @@ def stop_session(org: Org, req: Request) -> Response:
 
 
 def delete_session(org: Org, req: Request) -> Response:
-    # The real service answers 500 for an id it does not know (seed 000).
+    # The real service answers 500 for an id it does not know (its Session API documentation).
     org.delete_session(org.session(req.params["session_id"], status_code=500))
     return success()
 
@@ -509,7 +509,7 @@ def delete_flow_session(org: Org, req: Request) -> Response:
 def post_session_measurements(org: Org, req: Request) -> Response:
     event = _flow_session(org, req)
     org.add_measurements(event, req.json_object().get("data"))
-    return success("Sucesss")  # sic: the real service's spelling (seed 001)
+    return success("Sucesss")  # sic: the real service's spelling (Performance Monitoring API)
 
 
 def get_session_measurements(org: Org, req: Request) -> Response:
@@ -581,3 +581,20 @@ def upload_perftest(org: Org, req: Request) -> Response:
         "perf_event_id": event.perf_event_id if event else None,
     })
 
+
+
+def waterfall_page(org: Org, session_id: str) -> Response:
+    """The emulator's stand-in for HeadSpin's session page (``{ui}/sessions/{id}/waterfall``):
+    what the emulator knows of the session, so that report links lead somewhere real."""
+    import html
+
+    try:
+        session = render_session(org.session(session_id))
+    except ApiError as exc:
+        return Response(exc.status_code, f"<h1>{html.escape(exc.message)}</h1>".encode(), "text/html; charset=utf-8")
+    rows = "".join(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(json.dumps(value))}</td></tr>"
+                   for key, value in session.items())
+    page = (f"<!doctype html><title>Session {html.escape(session_id)} (HeadSpin emulator)</title>"
+            f"<h1>Session {html.escape(session_id)}</h1><p>HeadSpin emulator: no waterfall, only the session's "
+            f"state.</p><table>{rows}</table>")
+    return Response(200, page.encode(), "text/html; charset=utf-8")

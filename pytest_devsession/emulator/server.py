@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import socket
 import sys
@@ -14,10 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import routes
-from .handlers import Request, Response, error_response, json_response
+from .handlers import Request, Response, error_response, json_response, waterfall_page
 from .models import DEFAULT_DEVICES, ApiError, Fault, Org, parse_device
 
 _MAX_BODY = 64 * 1024 * 1024
+_WATERFALL = re.compile(r"/sessions/(?P<session_id>[^/]+)/waterfall/?")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -53,6 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay)
             else:
                 return self._finish(emulator, _fault_response(fault))
+        page = _WATERFALL.fullmatch(path)
+        if page is not None and method == "GET":  # the UI's session page: a browser sends no token
+            with emulator._org.lock:
+                return self._finish(emulator, waterfall_page(emulator._org, page["session_id"]))
         if not emulator._authorized(self.headers.get("Authorization", "")):
             return self._finish(emulator, error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"}))
         if api_path is None:
@@ -242,6 +248,11 @@ class HeadSpinEmulator:
         if self._server is None:
             raise RuntimeError("HeadSpinEmulator is not running: call start() first")
         return f"http://{_format_host(self.host)}:{self.port}/v0"
+
+    @property
+    def ui_url(self) -> str:
+        """The base of session links (``HEADSPIN_UI_URL``): ``{ui_url}/sessions/{id}/waterfall``."""
+        return self.url[: -len("/v0")]
 
     # state, for tests
 

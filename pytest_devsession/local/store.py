@@ -1,6 +1,6 @@
 """The local user flow store: flows, session statuses and measurements in SQLite.
 
-The same meaning as HeadSpin's Performance Monitoring API (seed 001): a flow by
+The same meaning as HeadSpin's Performance Monitoring API: a flow by
 name, each session's status and status message, its measurements, and the
 history across runs. Safe to share between xdist workers (WAL, busy timeout).
 """

@@ -42,8 +42,11 @@ def test_runner_passes_env_and_exit_code():
     )
     assert run.returncode == 7, run.stderr
     seen = json.loads(run.stdout)
+    # Session links of a run against the emulator lead to the emulator, never to the real HeadSpin UI.
+    ui_url = seen.pop("ui_url")
+    assert ui_url.startswith("http://127.0.0.1:") and not ui_url.endswith("/v0")
     assert seen == {"devices": ["x1@lab", "i1@lab"], "env_devices": ["x1@lab", "i1@lab"],
-                    "backend": "headspin", "token": "tok3n", "ui_url": None}
+                    "backend": "headspin", "token": "tok3n"}
 
 
 def test_runner_defaults_and_random_token():
@@ -85,3 +88,18 @@ def test_bad_device_is_a_usage_error():
     run = subprocess.run(EMULATOR + ["--device", "no-at-sign"], capture_output=True, text=True,
                          env=_env(), timeout=30)
     assert run.returncode == 2 and "no-at-sign" in run.stderr
+
+
+def test_session_links_open_the_emulators_own_page(headspin_emulator):
+    from pytest_devsession.backends.headspin import routes
+
+    auth = {"Authorization": f"Bearer {headspin_emulator.token}"}
+    assert requests.post(headspin_emulator.url + "/adb/emu-android-1/lock", headers=auth, timeout=5).ok
+    created = requests.post(headspin_emulator.url + "/sessions", timeout=5, headers=auth,
+                            json={"session_type": "capture", "device_address": "emu-android-1@emulator.local",
+                                  "nowait": True}).json()
+    link = routes.ui_session(headspin_emulator.ui_url, created["session_id"])
+    page = requests.get(link, timeout=5)  # a browser opening the link from a report: no token
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert created["session_id"] in page.text and "emu-android-1@emulator.local" in page.text
+    assert requests.get(routes.ui_session(headspin_emulator.ui_url, "nope"), timeout=5).status_code == 404

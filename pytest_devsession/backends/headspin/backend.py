@@ -1,4 +1,4 @@
-"""HeadSpin as a capture backend (seeds 000 and 001, routes in ``routes``)."""
+"""HeadSpin as a capture backend (its Session and Performance Monitoring APIs; routes in ``routes``)."""
 from __future__ import annotations
 
 import os

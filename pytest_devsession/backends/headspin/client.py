@@ -104,7 +104,7 @@ class Client:
         """GET ``path`` until ``done(body)`` on HTTP 200.
 
         Connection errors, 404 and 5xx are the device leaving the network while
-        capture is set up or torn down (seed 000): they are waited out, not raised.
+        capture is set up or torn down (HeadSpin's Session API documentation): they are waited out, not raised.
         """
         interval, last = 0.05, "no answer yet"
         while True:
