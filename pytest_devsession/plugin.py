@@ -130,11 +130,10 @@ def devsession(request: pytest.FixtureRequest):
     return handle
 
 
-def _missing(what: str, hint: str):
+def _missing(message: str):
     """Skip when a real part is missing, or fail where it is required (CI)."""
     import os
 
-    message = f"{what} is not installed: {hint}"
     if os.environ.get("DEVSESSION_REQUIRE_REAL") == "1":
         pytest.fail(message + " (DEVSESSION_REQUIRE_REAL=1)", pytrace=False)
     pytest.skip(message)
@@ -148,7 +147,8 @@ def devsession_chrome(devsession):
 
     binary, driver_path = find_chromium()
     if not binary or not driver_path:
-        _missing("Chromium", "apt-get install chromium chromium-driver")
+        _missing("Chromium is not installed: run `python -m pytest_devsession setup` "
+                 "(or install chromium and chromedriver with your package manager)")
     driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path)
     try:
         devsession.attach(driver)
@@ -168,10 +168,10 @@ def devsession_appium_url(request: pytest.FixtureRequest):
         try:
             url = backend.appium_url()  # the backend stops the server it starts, and cuts its log
         except FileNotFoundError as exc:
-            _missing("Appium", str(exc))
+            _missing(str(exc))
         yield url
         return
-    from .local.appium import AppiumServer, find_appium
+    from .local.appium import INSTALL_HINT, AppiumServer, find_appium
 
     url = request.config.getoption("devsession_appium_url", default=None)
     if url:
@@ -179,7 +179,7 @@ def devsession_appium_url(request: pytest.FixtureRequest):
         return
     binary = find_appium(request.config.invocation_params.dir)
     if not binary:
-        _missing("Appium", "cd .appium && npm install appium @appium/fake-driver")
+        _missing(f"Appium is not installed: {INSTALL_HINT}")
     log = request.config.invocation_params.dir / ".devsession" / "appium-standalone.log"
     with AppiumServer(binary, log_path=log) as server:
         yield server.url

@@ -5,6 +5,7 @@ accepts, so bad input is refused before any device is locked.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ DEVICE_ADDRESS = re.compile(r"^[A-Za-z0-9._:-]+@[A-Za-z0-9.-]+$")
 LOCAL_DEVICE = re.compile(r"^(local|adb:[A-Za-z0-9._:-]+)$")
 ANY_DEVICE = re.compile(f"{DEVICE_ADDRESS.pattern}|{LOCAL_DEVICE.pattern}")
 LOCAL_TOKEN_ENV = "DEVSESSION_LOCAL_TOKEN"
+# The [local] extra, which the embedded capture server needs: (import name, distribution name).
+LOCAL_EXTRA = (
+    ("mitmproxy", "mitmproxy"), ("selenium", "selenium"),
+    ("websocket", "websocket-client"), ("imageio_ffmpeg", "imageio-ffmpeg"),
+)
 
 
 class Secret:
@@ -181,6 +187,20 @@ def parse_timeout(setting: str, value) -> float:
     return seconds
 
 
+def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
+    """The distribution names of ``(import name, distribution name)`` pairs that cannot be
+    imported; looks without importing (an import of mitmproxy alone costs 600 ms)."""
+    missing = []
+    for module, distribution in packages:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(distribution)
+    return missing
+
+
 def _devices(config: pytest.Config, backend: str) -> tuple[str, ...]:
     raw = config.getoption("devsession_devices", default=None) or []
     setting = "--devsession-device"
@@ -200,7 +220,8 @@ def resolve(config: pytest.Config) -> Settings:
     if not config.getoption("devsession", default=False):
         return Settings(enabled=False)
 
-    backend = parse_choice(*_setting(config, "devsession_backend", "DEVSESSION_BACKEND", "local"), BACKENDS)
+    backend_from, backend = _setting(config, "devsession_backend", "DEVSESSION_BACKEND", "local")
+    backend = parse_choice(backend_from, backend, BACKENDS)
     api_url = parse_url(*_setting(config, "devsession_api_url", "HEADSPIN_API_URL", DEFAULT_API_URL))
     ui_url = parse_url(*_setting(config, "devsession_ui_url", "HEADSPIN_UI_URL", DEFAULT_UI_URL))
     token = Secret(os.environ.get(TOKEN_ENV, "").strip() if backend == "headspin" else "")
@@ -231,6 +252,13 @@ def resolve(config: pytest.Config) -> Settings:
     if userflow is not None and not str(userflow).strip():
         raise _usage(userflow_from, "expected a non-empty user flow name")
     local_url = _setting(config, "devsession_local_url", "DEVSESSION_LOCAL_URL")
+    if backend == "local" and not local_url[1] and not (cleanup or flush):
+        missing = missing_packages(LOCAL_EXTRA)
+        if missing:
+            raise _usage(backend_from, "the local backend's embedded capture server needs packages that are "
+                                       f"not installed ({', '.join(missing)}): pip install 'pytest-devsession[local]'"
+                                       "; or use --devsession-backend headspin (or --devsession-local-url for a "
+                                       "capture server of your own)")
     local_proxy = _setting(config, "devsession_local_proxy", "DEVSESSION_LOCAL_PROXY")
     appium_url = _setting(config, "devsession_appium_url", "DEVSESSION_APPIUM_URL")
     redact = str(_setting(config, "devsession_redact", "DEVSESSION_REDACT", "")[1])

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 BIN_ENV = "DEVSESSION_APPIUM_BIN"
-LOCAL_BIN = Path(".appium", "node_modules", ".bin", "appium")
+# An Appium home is a folder with a package.json whose node_modules hold appium and its drivers.
+HOME_BIN = Path("node_modules", ".bin", "appium")
+HOME_ENV = "DEVSESSION_APPIUM_HOME"
 INSTALL_HINT = (
-    "install Appium and the fake driver into the project: "
-    "`mkdir -p .appium && cd .appium && echo '{\"private\": true}' > package.json && "
-    "npm install appium @appium/fake-driver` (or set DEVSESSION_APPIUM_BIN)"
+    "run `python -m pytest_devsession setup` (it installs Appium and its fake driver), "
+    f"set {BIN_ENV}, or pass --devsession-appium-url"
 )
 
 # A session's own requests name it in their URL, whatever context Appium attached to the line.
@@ -35,7 +36,9 @@ class AppiumStartError(RuntimeError):
 
 
 def find_appium(project_dir: str | os.PathLike[str] | None = None) -> str | None:
-    """The appium binary: ``$DEVSESSION_APPIUM_BIN``, then ``<project_dir or cwd>/.appium/...``, then PATH.
+    """The appium binary: ``$DEVSESSION_APPIUM_BIN``, then ``<project_dir or cwd>/.appium/...``,
+    then the folder ``python -m pytest_devsession setup`` installs into (:func:`appium_cache_dir`),
+    then PATH.
 
     A ``DEVSESSION_APPIUM_BIN`` that names no file raises FileNotFoundError rather than
     falling through to another Appium.
@@ -45,10 +48,26 @@ def find_appium(project_dir: str | os.PathLike[str] | None = None) -> str | None
         if not Path(configured).is_file():
             raise FileNotFoundError(f"{BIN_ENV}={configured} is not a file")
         return configured
-    local = Path(project_dir or os.getcwd()) / LOCAL_BIN
-    if local.is_file():
-        return str(local)
+    for home in (Path(project_dir or os.getcwd()) / ".appium", appium_cache_dir()):
+        if (home / HOME_BIN).is_file():
+            return str(home / HOME_BIN)
     return shutil.which("appium")
+
+
+def appium_cache_dir() -> Path:
+    """Where ``python -m pytest_devsession setup`` installs Appium: ``$DEVSESSION_APPIUM_HOME``,
+    else ``$XDG_CACHE_HOME/pytest-devsession/appium`` (``~/.cache/...`` by default)."""
+    configured = os.environ.get(HOME_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache, "pytest-devsession", "appium")
+
+
+def appium_home_of(binary: str) -> str | None:
+    """Where Appium started as ``binary`` looks for drivers: ``$APPIUM_HOME``, else the folder
+    whose ``node_modules/.bin`` holds ``binary``; None leaves it to Appium (``~/.appium``)."""
+    return os.environ.get("APPIUM_HOME") or _home_of(binary)
 
 
 class AppiumServer:
@@ -73,7 +92,7 @@ class AppiumServer:
         self.host = host
         self.port = port
         self.log_path = Path(log_path)
-        self.appium_home = appium_home or os.environ.get("APPIUM_HOME") or _home_of(binary)
+        self.appium_home = appium_home or appium_home_of(binary)
         self.extra_args = tuple(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
         self._console: Any = None  # the server's stdout/stderr, read only to explain a failed start

@@ -328,8 +328,9 @@ class LocalBackend:
 
                 binary = find_appium(self.settings.store_dir.parent)
                 if not binary:
-                    raise FileNotFoundError("Appium is not installed: cd .appium && npm install appium "
-                                            "@appium/fake-driver (see README), or pass --devsession-appium-url")
+                    raise FileNotFoundError("Appium is not installed: run `python -m pytest_devsession setup` "
+                                            "(it installs Appium and its fake driver), set DEVSESSION_APPIUM_BIN, "
+                                            "or pass --devsession-appium-url")
                 server = AppiumServer(binary, log_path=self.settings.store_dir / f"appium-{os.getpid()}.log")
                 server.start()
                 self._appium = server

@@ -55,7 +55,7 @@ def needs_chromium():
     from pytest_devsession.local.browser import find_chromium
 
     binary, driver = find_chromium()
-    require("Chromium", bool(binary and driver), "apt-get install chromium chromium-driver")
+    require("Chromium", bool(binary and driver), "python -m pytest_devsession setup")
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def needs_appium():
     from pytest_devsession.local.appium import find_appium
 
     require("Appium", bool(find_appium(Path(__file__).parents[2])),
-            "cd .appium && npm install appium @appium/fake-driver")
+            "python -m pytest_devsession setup")
 
 
 @pytest.fixture
