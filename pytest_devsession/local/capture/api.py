@@ -1,4 +1,5 @@
-"""The Sessions REST API (NectoProxy's, seed 002) over a SessionStore, on a stdlib HTTP server."""
+"""NectoProxy's REST API (sessions, HAR export, traffic listing, CA download) over a
+SessionStore, on a stdlib HTTP server."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import traffic
 from .har import har_filename
 from .sessions import SessionNotFound, SessionStore
 
@@ -22,11 +24,21 @@ UNAUTHORIZED = "Unauthorized: missing or invalid token"
 @dataclass
 class Response:
     status: int
-    body: Any
+    body: Any  # JSON, or bytes sent as they are
     headers: dict[str, str] = field(default_factory=dict)
 
     def encode(self) -> bytes:
-        return json.dumps(self.body).encode()
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "application/json")
+
+
+@dataclass
+class Request:
+    body: bytes
+    query: dict[str, str]  # the last value of each query parameter
 
 
 class BadRequest(Exception):
@@ -59,19 +71,37 @@ def _field(data: dict[str, Any], key: str, kind: type) -> Any:
     return value
 
 
-def _has_bearer(headers: Any, token: str) -> bool:
+def _has_token(headers: Any, query: dict[str, list[str]], token: str) -> bool:
+    """``Authorization: Bearer <token>`` or, as NectoProxy also takes it, ``?token=<token>``."""
     scheme, _, given = (headers.get("Authorization") or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    candidates = [given.strip()] if scheme.lower() == "bearer" else []
+    candidates += query.get("token", [])
+    return any(hmac.compare_digest(c.encode(), token.encode()) for c in candidates)
 
 
 class SessionsApi:
-    """Routes and handlers: parse the request, call the store, render JSON."""
+    """Routes and handlers: parse the request, call the store, render JSON.
 
-    def __init__(self, store: SessionStore, export_har: Callable[[str], dict[str, Any]], token: str | None = None):
+    ``export_har(flows)`` renders flows, in that order, as the server's HAR; ``entries()`` lists every
+    stored flow as a NectoProxy TrafficEntry; ``ca_pem()`` is the proxy's CA certificate.
+    """
+
+    def __init__(
+        self,
+        store: SessionStore,
+        export_har: Callable[[list[Any]], dict[str, Any]],
+        token: str | None = None,
+        *,
+        entries: Callable[[], list[dict[str, Any]]] = list,
+        ca_pem: Callable[[], bytes] | None = None,
+    ):
         self.store = store
         self.export_har = export_har
+        self.entries = entries
+        self.ca_pem = ca_pem
         self.token = token
-        self.open_paths = {"/api/health"}  # every other /api/* path needs the token
+        # every other /api/* path needs the token; the CA is public, as NectoProxy serves it
+        self.open_paths = {"/api/health", "/api/certificates/ca"}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"/api/health"), self.health),
             ("GET", re.compile(r"/api/sessions"), self.list_sessions),
@@ -82,20 +112,27 @@ class SessionsApi:
             ("DELETE", re.compile(r"/api/sessions/([^/]+)"), self.delete_session),
             ("POST", re.compile(r"/api/sessions/([^/]+)/activate"), self.activate_session),
             ("GET", re.compile(r"/api/har/export/([^/]+)"), self.har_export),
+            ("POST", re.compile(r"/api/har/export"), self.har_export_entries),
+            ("GET", re.compile(r"/api/traffic"), self.list_traffic),
+            ("DELETE", re.compile(r"/api/traffic/([^/]+)"), self.delete_traffic),
+            ("GET", re.compile(r"/api/certificates/ca"), self.ca_certificate),
         ]
 
     def dispatch(self, method: str, target: str, headers: Any, body: bytes) -> Response:
-        path = urlsplit(target).path.rstrip("/") or "/"
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/") or "/"
+        query = parse_qs(parts.query, keep_blank_values=True)
         if self.token is not None and path.startswith("/api/") and path not in self.open_paths:
-            if not _has_bearer(headers, self.token):
+            if not _has_token(headers, query, self.token):
                 return _error(401, UNAUTHORIZED)
         matches = [(m, route) for route in self.routes if (m := route[1].fullmatch(path))]
         if not matches:
             return _error(404, "Not found")
+        request = Request(body, {key: values[-1] for key, values in query.items()})
         for match, (route_method, _, handler) in matches:
             if route_method == method:
                 try:
-                    return handler(*map(unquote, match.groups()), body=body)
+                    return handler(*map(unquote, match.groups()), request=request)
                 except SessionNotFound:
                     return _error(404, "Session not found")
                 except BadRequest as exc:
@@ -103,25 +140,25 @@ class SessionsApi:
         allowed = ", ".join(sorted({route[0] for _, route in matches}))
         return Response(405, {"error": "Method not allowed"}, {"Allow": allowed})
 
-    def health(self, body: bytes) -> Response:
+    def health(self, request: Request) -> Response:
         return Response(200, {"status": "ok"})
 
-    def list_sessions(self, body: bytes) -> Response:
+    def list_sessions(self, request: Request) -> Response:
         return Response(200, {"sessions": self.store.list()})
 
-    def create_session(self, body: bytes) -> Response:
-        name = _field(_json_object(body), "name", str)
+    def create_session(self, request: Request) -> Response:
+        name = _field(_json_object(request.body), "name", str)
         return Response(201, self.store.create(name))
 
-    def active_session(self, body: bytes) -> Response:
+    def active_session(self, request: Request) -> Response:
         session = self.store.active()
         return Response(200, session) if session else _error(404, "No active session")
 
-    def get_session(self, session_id: str, body: bytes) -> Response:
+    def get_session(self, session_id: str, request: Request) -> Response:
         return Response(200, self.store.get(session_id))
 
-    def update_session(self, session_id: str, body: bytes) -> Response:
-        data = _json_object(body)
+    def update_session(self, session_id: str, request: Request) -> Response:
+        data = _json_object(request.body)
         changes = {
             "name": _field(data, "name", str),
             "is_active": _field(data, "isActive", bool),
@@ -129,18 +166,48 @@ class SessionsApi:
         }
         return Response(200, self.store.update(session_id, **changes))
 
-    def activate_session(self, session_id: str, body: bytes) -> Response:
+    def activate_session(self, session_id: str, request: Request) -> Response:
         return Response(200, self.store.activate(session_id))
 
-    def delete_session(self, session_id: str, body: bytes) -> Response:
+    def delete_session(self, session_id: str, request: Request) -> Response:
         self.store.delete(session_id)
         return Response(200, {"success": True})
 
-    def har_export(self, session_id: str, body: bytes) -> Response:
+    def har_export(self, session_id: str, request: Request) -> Response:
         name = self.store.get(session_id)["name"]
-        har = self.export_har(session_id)
+        har = self.export_har(self.store.export_flows(session_id))
         disposition = f'attachment; filename="{har_filename(name)}"'
         return Response(200, har, {"Content-Disposition": disposition})
+
+    def har_export_entries(self, request: Request) -> Response:
+        """NectoProxy's export of chosen entries: ``{"entryIds": [...], "sessionName": "..."}``."""
+        data = _json_object(request.body)
+        ids = data.get("entryIds")
+        if not isinstance(ids, list) or not ids:
+            return _error(400, "No entry IDs provided")
+        flows = {flow.id: flow for _, flow in self.store.traffic()}
+        chosen = [flows[i] for i in ids if isinstance(i, str) and i in flows]
+        if not chosen:
+            return _error(404, "No valid entries found")
+        name = data.get("sessionName") if isinstance(data.get("sessionName"), str) else "export"
+        disposition = f'attachment; filename="{har_filename(name)}"'
+        return Response(200, self.export_har(chosen), {"Content-Disposition": disposition})
+
+    def list_traffic(self, request: Request) -> Response:
+        entries = traffic.query(self.entries(), request.query)
+        return Response(200, {"entries": entries, "count": len(entries)})
+
+    def delete_traffic(self, entry_id: str, request: Request) -> Response:
+        if not self.store.delete_flow(entry_id):
+            return _error(404, "Traffic entry not found")
+        return Response(200, {"success": True})
+
+    def ca_certificate(self, request: Request) -> Response:
+        if self.ca_pem is None:
+            return _error(404, "Not found")
+        headers = {"Content-Type": "application/x-pem-file",
+                   "Content-Disposition": 'attachment; filename="devsession-capture-ca.pem"'}
+        return Response(200, self.ca_pem(), headers)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -165,10 +232,11 @@ class _Handler(BaseHTTPRequestHandler):
                 response = _error(500, f"Internal error: {type(exc).__name__}: {exc}")
         payload = response.encode()
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():
-            self.send_header(key, value)
+            if key != "Content-Type":
+                self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .sessions import SESSION_KEY, SessionStore
+from .sessions import COUNTED_KEY, SESSION_KEY, SessionStore
 
 DEFAULT_BACKGROUND_HOSTS: tuple[str, ...] = (
     r".*\.googleapis\.com",
@@ -21,8 +21,6 @@ DEFAULT_BACKGROUND_HOSTS: tuple[str, ...] = (
 )
 """Hosts Chromium talks to in the background; never stored. Each pattern must
 match a whole host name (``re.fullmatch``, case-insensitive, no port)."""
-
-_COUNTED_KEY = "devsession.bytes_counted"
 
 
 def body_bytes(message: Any) -> int:
@@ -68,7 +66,7 @@ class Recorder:
 
     def _count_bodies(self, flow: Any) -> None:
         session_id = flow.metadata.get(SESSION_KEY)
-        if session_id is None or flow.metadata.get(_COUNTED_KEY):
+        if session_id is None or flow.metadata.get(COUNTED_KEY):
             return
-        flow.metadata[_COUNTED_KEY] = True
+        flow.metadata[COUNTED_KEY] = True
         self.store.add_bytes(session_id, body_bytes(flow.request) + body_bytes(flow.response))

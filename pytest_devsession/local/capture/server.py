@@ -12,11 +12,16 @@ from typing import Any
 
 from .api import ApiThread, SessionsApi
 from .har import make_har
+from .nectoproxy import NectoProxyStore, as_nectoproxy_har
 from .proxy import ProxyThread, claim_master_slot, release_master_slot
 from .recorder import DEFAULT_BACKGROUND_HOSTS, Recorder
 from .sessions import SessionStore
+from .traffic import traffic_entry
 
 CA_CERT_NAME = "mitmproxy-ca-cert.pem"
+BEHAVIOURS = ("documented", "nectoproxy")
+"""``documented``: per-session capture as NectoProxy's Sessions API page describes it.
+``nectoproxy``: what NectoProxy's server really does (see :mod:`.nectoproxy`)."""
 
 
 def _url(host: str, port: int) -> str:
@@ -38,6 +43,12 @@ class CaptureServer:
     number of flows; ``totalBytes`` sums request and response bodies as transferred
     (before content decoding, headers excluded) and websocket message payloads.
 
+    ``behave="nectoproxy"`` switches to NectoProxy's real behaviour (see
+    :mod:`.nectoproxy`): all traffic goes into the session active at start, flags
+    change nothing, counts stay 0. Both serve NectoProxy's traffic listing
+    (``GET /api/traffic``), its export of chosen entries (``POST /api/har/export``)
+    and the CA (``GET /api/certificates/ca``, no token needed).
+
     mitmproxy allows one master per process: starting a second server while one
     runs raises RuntimeError (see :func:`get_shared_server`).
     """
@@ -51,10 +62,14 @@ class CaptureServer:
         api_token: str | None = None,
         ignore_hosts: Iterable[str] = DEFAULT_BACKGROUND_HOSTS,
         mitmproxy_options: Mapping[str, Any] | None = None,
+        behave: str = "documented",
     ):
+        if behave not in BEHAVIOURS:
+            raise ValueError(f"behave must be one of {', '.join(BEHAVIOURS)}, got {behave!r}")
         self.host = host
         self.api_token = api_token
-        self.store = SessionStore()
+        self.behave = behave
+        self.store: SessionStore = NectoProxyStore() if behave == "nectoproxy" else SessionStore()
         self.recorder = Recorder(self.store, ignore_hosts)
         self._ports = (api_port, proxy_port)
         self._confdir = Path(confdir) if confdir is not None else None
@@ -92,7 +107,8 @@ class CaptureServer:
         }
         self._proxy = ProxyThread(options, [self.recorder])
         _, self._proxy_port = self._proxy.start()
-        api = SessionsApi(self.store, self.har, self.api_token)
+        api = SessionsApi(self.store, self._export, self.api_token, entries=self._entries,
+                          ca_pem=self.ca_cert_path.read_bytes)
         self._api = ApiThread(self.host, api_port, api)
 
     def stop(self) -> None:
@@ -166,8 +182,17 @@ class CaptureServer:
         return self.store.flows(session_id)
 
     def har(self, session_id: str) -> dict[str, Any]:
-        """The session's traffic as a HAR 1.2 dict."""
-        flows = self.store.flows(session_id)
-        if self._proxy is None:
-            return make_har(flows)
-        return self._proxy.call(make_har, flows)
+        """The session's traffic as a HAR 1.2 dict, as its export gives it."""
+        return self._export(self.store.export_flows(session_id))
+
+    def _on_proxy_loop(self, fn: Any, *args: Any) -> Any:
+        # Flows change on the proxy's loop: read them there.
+        return fn(*args) if self._proxy is None else self._proxy.call(fn, *args)
+
+    def _export(self, flows: list[Any]) -> dict[str, Any]:
+        har = self._on_proxy_loop(make_har, flows)
+        return as_nectoproxy_har(har) if self.behave == "nectoproxy" else har
+
+    def _entries(self) -> list[dict[str, Any]]:
+        pairs = self.store.traffic()
+        return self._on_proxy_loop(lambda: [traffic_entry(session_id, flow) for session_id, flow in pairs])

@@ -11,6 +11,8 @@ from typing import Any
 
 SESSION_KEY = "devsession.session_id"
 """Key in ``flow.metadata`` naming the session a flow was recorded into."""
+COUNTED_KEY = "devsession.bytes_counted"
+"""Key in ``flow.metadata`` set once the flow's bodies are in its session's ``totalBytes``."""
 
 
 class SessionNotFound(KeyError):
@@ -74,6 +76,9 @@ class SessionStore:
         except KeyError:
             raise SessionNotFound(session_id) from None
 
+    def _json(self, session: _Session) -> dict[str, Any]:
+        return session.to_json()
+
     def create(self, name: str | None = None) -> dict[str, Any]:
         with self._lock:
             now = now_ms()
@@ -86,23 +91,23 @@ class SessionStore:
                 seq=self._seq,
             )
             self._sessions[session.id] = session
-            return session.to_json()
+            return self._json(session)
 
     def list(self) -> list[dict[str, Any]]:
-        """Newest first, as in the seed's example."""
+        """Newest first, as in the example of NectoProxy's Sessions API page."""
         with self._lock:
             ordered = sorted(self._sessions.values(), key=lambda s: s.seq, reverse=True)
-            return [s.to_json() for s in ordered]
+            return [self._json(s) for s in ordered]
 
     def get(self, session_id: str) -> dict[str, Any]:
         with self._lock:
-            return self._get(session_id).to_json()
+            return self._json(self._get(session_id))
 
     def active(self) -> dict[str, Any] | None:
         with self._lock:
             for session in self._sessions.values():
                 if session.is_active:
-                    return session.to_json()
+                    return self._json(session)
             return None
 
     def update(
@@ -132,7 +137,7 @@ class SessionStore:
             if is_recording is not None:
                 session.is_recording = is_recording
             session.updated_at = now
-            return session.to_json()
+            return self._json(session)
 
     def activate(self, session_id: str) -> dict[str, Any]:
         return self.update(session_id, is_active=True)
@@ -164,3 +169,26 @@ class SessionStore:
         """The session's flows in the order their requests started."""
         with self._lock:
             return list(self._get(session_id).flows)
+
+    def export_flows(self, session_id: str) -> list[Any]:
+        """The flows its HAR export lists, in that order."""
+        return self.flows(session_id)
+
+    def traffic(self) -> list[tuple[str, Any]]:
+        """Every stored flow with its session's id, in the order the requests started."""
+        with self._lock:
+            pairs = [(s.id, flow) for s in self._sessions.values() for flow in s.flows]
+        return sorted(pairs, key=lambda pair: pair[1].request.timestamp_start or 0.0)
+
+    def delete_flow(self, flow_id: str) -> bool:
+        """Remove one flow, wherever it is stored; False if no session holds it."""
+        with self._lock:
+            for session in self._sessions.values():
+                for index, flow in enumerate(session.flows):
+                    if flow.id == flow_id:
+                        del session.flows[index]
+                        if flow.metadata.get(COUNTED_KEY):
+                            session.total_bytes -= sum(
+                                len(m.raw_content or b"") for m in (flow.request, flow.response) if m is not None)
+                        return True
+            return False
