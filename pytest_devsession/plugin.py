@@ -109,7 +109,7 @@ def pytest_devsession_make_backend(settings, config):
     if settings.backend == "local":
         from .local.backend import LocalBackend
 
-        return LocalBackend(settings)
+        return LocalBackend(settings, config)
     return None
 
 

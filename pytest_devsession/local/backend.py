@@ -1,8 +1,9 @@
 """The embedded default: real local capture with mitmproxy, Chromium and Appium.
 
-Traffic: a capture server that speaks the Sessions API of seed 002 (embedded,
-one per process, or any server given by ``--devsession-local-url``), driven only
-through that REST API. Video and console: the DevTools screencast of an attached
+Traffic: a capture server that speaks NectoProxy's Sessions API (embedded, one
+per process, or any server given by ``--devsession-local-url``: see
+``external.py`` for how such a server is checked and where its traffic goes),
+driven only through that REST API. Video and console: the DevTools screencast of an attached
 Chromium. appium.log: the server log cut to the attached Appium session.
 User flows, statuses and measurements: the SQLite store in ``.devsession/``.
 """
@@ -14,7 +15,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,12 +22,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ..backends.base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
+from ..backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
+                             DeviceUnavailable)
 from ..files import write_atomic
+from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, is_window
 from .store import Store
 
 LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
-HAR_SLACK = 1.0  # seconds around the capture window when a server's HAR holds more than the test's traffic
 
 
 @dataclass
@@ -53,8 +54,9 @@ def adb_server() -> tuple[str, int]:
 class LocalBackend:
     name = "local"
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings, config=None) -> None:
         self.settings = settings
+        self.workers = _workers(config)
         self.store = Store(settings.store_dir / "store.sqlite3")
         self.http = requests.Session()
         self.http.trust_env = False
@@ -71,6 +73,9 @@ class LocalBackend:
         self.proxy_url = settings.local_proxy
         self.ca_cert_path: str | None = None
         self._server = None
+        token = settings.local_token.reveal() if settings.local_token else ""
+        self.external = ExternalServer(self.api_url, self.proxy_url, token, self._call) if self.api_url else None
+        self.har_entries: dict[str, int] = {}  # session id -> entries in its downloaded HAR
         self._appium = None
         self._appium_lock = threading.Lock()
         self.attached: dict[str, Attached] = {}
@@ -78,7 +83,11 @@ class LocalBackend:
 
     # the capture server ---------------------------------------------------
     def _ensure_server(self) -> None:
-        if self.api_url:
+        if self.external is not None:
+            # Once per process, before the first device is locked: a wrong token, a dead
+            # server or a missing proxy stop the run here, once (pytest.UsageError).
+            self.external.open(self.workers)
+            self.ca_cert_path = self.external.ca_cert_path
             return
         from .capture import get_shared_server
 
@@ -95,8 +104,12 @@ class LocalBackend:
         if response.status_code >= 400:
             try:
                 words = response.json().get("error") or response.text[:200]
-            except ValueError:
+            except (ValueError, AttributeError):
                 words = response.text[:200] or response.reason
+            if response.status_code == 401:  # e.g. NectoProxy restarted: it has a new token
+                raise AuthenticationError(f"the capture server at {self.api_url} refused the API token "
+                                          f"({TOKEN_ENV}): {words}. {TOKEN_WHERE}",
+                                          status=401, action=action)
             raise BackendError(str(words), status=response.status_code, action=action)
         return response
 
@@ -113,6 +126,8 @@ class LocalBackend:
     # devices -----------------------------------------------------------------
     def devices(self) -> dict[str, Device]:
         # adb is touched only when an Android device was asked for, and only when it is locked.
+        if self.external is not None:
+            self._ensure_server()  # the controller asks for devices first: check the server before any test
         found = {"local": LOCAL}
         for address in self.settings.devices:
             if address.startswith("adb:"):
@@ -179,10 +194,22 @@ class LocalBackend:
     def start_capture(self, device: Device, options: CaptureOptions) -> str:
         self._ensure_server()
         action = "start capture"
-        session = self._json(self._call("POST", "/api/sessions", action, json={"name": options.name or "pytest"}), action)
-        session_id = str(session["id"])
-        attached = self.attached[session_id] = Attached(started=time.time())
-        self._call("POST", f"/api/sessions/{session_id}/activate", action)
+        if self.external is not None and self.external.recording is not None:
+            # All traffic goes into one session: the test's part of it is its time window.
+            started = time.time()
+            session_id = self.external.window_id(started)
+            while session_id in self.attached:
+                started += 0.001
+                session_id = self.external.window_id(started)
+            attached = self.attached[session_id] = Attached(started=started)
+        else:
+            name = options.name or "pytest"
+            session = self._json(self._call("POST", "/api/sessions", action, json={"name": name}), action)
+            session_id = str(session["id"])
+            attached = self.attached[session_id] = Attached(started=time.time())
+            if self.external is not None:
+                self.external.own(session_id)
+            self._call("POST", f"/api/sessions/{session_id}/activate", action)
         if device.address in self.android:
             capture = self.android[device.address][1]
             try:
@@ -194,6 +221,8 @@ class LocalBackend:
 
     def wait_ready(self, session_id: str, deadline: float) -> None:
         action = "wait for capture to be ready"
+        if is_window(session_id):
+            return  # the server has recorded since it started
         while True:
             session = self._json(self._call("GET", f"/api/sessions/{session_id}", action), action)
             if session.get("isActive") and session.get("isRecording"):
@@ -223,12 +252,15 @@ class LocalBackend:
                     attached.android_files = {"device.log": logcat, **({"mp4": video} if video_size else {})}
                 except Exception as exc:  # noqa: BLE001
                     attached.errors.update({"mp4": f"android recording: {exc}", "device.log": f"logcat: {exc}"})
+        if is_window(session_id):
+            return  # the user's recording session goes on; the window ends here
         self._call("PATCH", f"/api/sessions/{session_id}", "stop capture",
                    json={"isRecording": False, "isActive": False})
 
     # results -----------------------------------------------------------------
     def annotate(self, session_id: str, annotation: Annotation) -> None:
-        self._call("PATCH", f"/api/sessions/{session_id}", "name the session", json={"name": annotation.name})
+        if not is_window(session_id):  # never rename the user's recording session
+            self._call("PATCH", f"/api/sessions/{session_id}", "name the session", json={"name": annotation.name})
         self.store.annotate(session_id, annotation.name, annotation.description, annotation.tags, "local")
 
     def report_status(self, session_id: str, userflow: str, description: str | None,
@@ -261,17 +293,22 @@ class LocalBackend:
         return None
 
     def _download_har(self, session_id: str, dest: Path, attached: Attached) -> int:
-        response = self._call("GET", f"/api/har/export/{session_id}", "download har")
+        """The server's own HAR of the test; its entry count goes to ``self.har_entries[session_id]``."""
+        if is_window(session_id):
+            stopped = attached.stopped if attached.stopped is not None else time.time()
+            har = self.external.window_har(attached.started, stopped, session_id)
+        else:
+            response = self._call("GET", f"/api/har/export/{session_id}", "download har")
+            try:
+                har = response.json()
+            except ValueError:
+                har = None
         try:
-            har = response.json()
             entries = har["log"]["entries"]
-        except (ValueError, KeyError, TypeError):
+            assert isinstance(entries, list)
+        except (KeyError, TypeError, AssertionError):
             raise BackendError("the HAR export is not HAR JSON", action="download har") from None
-        if attached.started:
-            # A server that ignores per-session recording (NectoProxy keeps the first
-            # active session) gives more than the test's traffic: keep its window.
-            end = (attached.stopped or time.time()) + HAR_SLACK
-            har["log"]["entries"] = [e for e in entries if attached.started - HAR_SLACK <= _epoch(e) <= end]
+        self.har_entries[session_id] = len(entries)
         if not self.settings.har_raw:
             from ..redact import redact_har
 
@@ -279,8 +316,10 @@ class LocalBackend:
         return write_atomic(dest, json.dumps(har, indent=1))
 
     def session_url(self, session_id: str) -> str | None:
-        # The embedded server ends with the run: a link to it would be dead in every report.
-        return f"{self.api_url}/api/sessions/{session_id}" if self.settings.local_url else None
+        # The embedded server ends with the run, and an external server's sessions of ours are
+        # deleted at its end: a link to either would be dead in every report. A one-recording
+        # server's session stays: link it, without the token (the reader adds ?token=).
+        return self.external.session_url() if self.external is not None and is_window(session_id) else None
 
     def session_environment(self, session_id: str) -> dict:
         return {"proxy_url": self.proxy_url, "ca_cert_path": self.ca_cert_path}
@@ -358,12 +397,18 @@ class LocalBackend:
 
             stop_shared_server()
             self._server = None
+        if self.external is not None:
+            self.external.close()  # delete our sessions, give the user's their flags back
         self.http.close()
 
 
-def _epoch(entry: dict) -> float:
-    try:
-        return datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
-    except (KeyError, ValueError, AttributeError):
-        return 0.0
-
+def _workers(config) -> int:
+    """How many processes run tests at once: xdist workers, or 1."""
+    if config is None:
+        return 1
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput.get("workercount", 1))
+    if getattr(config.option, "dist", "no") != "no":
+        return max(int(getattr(config.option, "numprocesses", 0) or 0), 1)
+    return 1

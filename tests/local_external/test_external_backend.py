@@ -1,0 +1,56 @@
+"""The local backend's side of an external server, in process: back-to-back test windows on a
+one-recording server, and the entry count of each downloaded HAR (``backend.har_entries``)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from external_helpers import TOKEN, flags, through
+
+from pytest_devsession.backends.base import CaptureOptions
+from pytest_devsession.local.backend import LOCAL, LocalBackend
+from pytest_devsession.local.capture import MITMPROXY_WARNING_FILTERS
+from pytest_devsession.settings import Secret, Settings
+
+pytestmark = [pytest.mark.filterwarnings(f) for f in MITMPROXY_WARNING_FILTERS]
+
+
+@pytest.fixture
+def backend_for(tmp_path):
+    made = []
+
+    def make(server) -> LocalBackend:
+        settings = Settings(enabled=True, local_url=server.api_url, local_proxy=server.proxy_url,
+                            local_token=Secret(TOKEN), store_dir=tmp_path / ".devsession")
+        made.append(LocalBackend(settings))
+        return made[-1]
+
+    yield make
+    for backend in made:
+        backend.close()  # a second close does nothing
+
+
+@pytest.mark.parametrize("behave", ["nectoproxy", "documented"])
+def test_back_to_back_captures_each_get_their_own_requests(behave, request, backend_for, origin, tmp_path):
+    server = request.getfixturevalue("necto" if behave == "nectoproxy" else "documented")
+    found = flags(server)
+    backend = backend_for(server)
+    backend.devices()
+    assert backend.session_environment("x")["ca_cert_path"].endswith(".pem")
+    counts = {}
+    for name, paths in [("a", ["/a1", "/a2"]), ("b", []), ("c", ["/c1"])]:
+        session_id = backend.start_capture(LOCAL, CaptureOptions(name))
+        backend.wait_ready(session_id, time.monotonic() + 5)
+        for path in paths:
+            assert through(server, origin.url + path).ok
+        backend.stop_capture(session_id, time.monotonic() + 5)
+        dest = tmp_path / f"{name}.har"
+        backend.download(session_id, "har", dest)
+        urls = [e["request"]["url"] for e in json.loads(dest.read_text())["log"]["entries"]]
+        assert urls == [origin.url + p for p in paths]
+        counts[name] = backend.har_entries[session_id]
+    assert counts == {"a": 2, "b": 0, "c": 1}
+    backend.close()
+    assert flags(server) == found
