@@ -159,15 +159,21 @@ class ExternalServer:
 
     def _fetch_ca(self) -> None:
         """The server's CA, for ``devsession.ca_cert_path`` (no token needed, as NectoProxy serves it)."""
+        url = f"{self.api_url}/api/certificates/ca"
         try:
-            response = requests.get(f"{self.api_url}/api/certificates/ca", timeout=CHECK_TIMEOUT)
+            response = requests.get(url, timeout=CHECK_TIMEOUT)
+            found = response.ok and response.content.lstrip().startswith(b"-----BEGIN CERTIFICATE-----")
         except requests.RequestException:
+            found = False
+        if not found:
+            sys.stderr.write(f"pytest-devsession: no CA certificate at {url}: devsession.ca_cert_path is None, "
+                             "and HTTPS through the capture fails certificate checks unless you trust the "
+                             "server's CA yourself\n")
             return
-        if response.ok and response.content.lstrip().startswith(b"-----BEGIN CERTIFICATE-----"):
-            self._ca_dir = Path(tempfile.mkdtemp(prefix="devsession-capture-ca-"))
-            path = self._ca_dir / "capture-ca.pem"
-            path.write_bytes(response.content)
-            self.ca_cert_path = str(path)
+        self._ca_dir = Path(tempfile.mkdtemp(prefix="devsession-capture-ca-"))
+        path = self._ca_dir / "capture-ca.pem"
+        path.write_bytes(response.content)
+        self.ca_cert_path = str(path)
 
     def _probe(self) -> str | None:
         """Send a marked request through the proxy while a probe session is active; where did it land?"""

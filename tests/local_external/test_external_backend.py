@@ -32,15 +32,27 @@ def backend_for(tmp_path):
         backend.close()  # a second close does nothing
 
 
-@pytest.mark.parametrize("behave", ["nectoproxy", "documented"])
+def without_listing(server) -> None:
+    """Take NectoProxy's traffic listing and export of chosen entries away from ``server``."""
+    api = server.capture._api.httpd.api
+    api.routes = [r for r in api.routes if r[2] not in (api.list_traffic, api.har_export_entries)]
+
+
+@pytest.mark.parametrize("behave", ["nectoproxy", "nectoproxy without listing", "documented"])
 def test_back_to_back_captures_each_get_their_own_requests(behave, request, backend_for, origin, tmp_path):
-    server = request.getfixturevalue("necto" if behave == "nectoproxy" else "documented")
+    server = request.getfixturevalue("documented" if behave == "documented" else "necto")
+    if behave == "nectoproxy without listing":
+        without_listing(server)  # found through HAR exports, cut by time
+    for n in range(3):
+        assert through(server, f"{origin.url}/before-{n}").ok  # the user's, not any test's
     found = flags(server)
     backend = backend_for(server)
     backend.devices()
+    assert backend.external.has_listing is (behave != "nectoproxy without listing")
     assert backend.session_environment("x")["ca_cert_path"].endswith(".pem")
     counts = {}
-    for name, paths in [("a", ["/a1", "/a2"]), ("b", []), ("c", ["/c1"])]:
+    # more requests than a first page of the listing holds
+    for name, paths in [("a", [f"/a{n}" for n in range(25)]), ("b", []), ("c", ["/c1"])]:
         session_id = backend.start_capture(LOCAL, CaptureOptions(name))
         backend.wait_ready(session_id, time.monotonic() + 5)
         for path in paths:
@@ -51,6 +63,6 @@ def test_back_to_back_captures_each_get_their_own_requests(behave, request, back
         urls = [e["request"]["url"] for e in json.loads(dest.read_text())["log"]["entries"]]
         assert urls == [origin.url + p for p in paths]
         counts[name] = backend.har_entries[session_id]
-    assert counts == {"a": 2, "b": 0, "c": 1}
+    assert counts == {"a": 25, "b": 0, "c": 1}
     backend.close()
     assert flags(server) == found
