@@ -102,14 +102,17 @@ class ExternalServer:
         if self.opened:
             return
         if not self.proxy_url:
-            raise _usage("--devsession-local-url", "a capture server of your own also needs its proxy: "
-                         "--devsession-local-proxy URL (env DEVSESSION_LOCAL_PROXY); without it the tests' "
-                         "traffic would go around the capture")
+            raise _usage("--devsession-local-proxy", "--devsession-local-url needs the proxy of that capture "
+                         "server too: --devsession-local-proxy URL (env DEVSESSION_LOCAL_PROXY); without it the "
+                         "tests' traffic would go around the capture")
         sessions = self._first_contact()
         self.found = {s["id"]: (bool(s.get("isActive")), bool(s.get("isRecording"))) for s in sessions}
         self._fetch_ca()
         try:
             landed = self._probe()
+        except BackendError as exc:
+            raise _usage("--devsession-local-url", f"the capture server at {self.api_url} failed a request while "
+                                                   f"it was probed: {exc}") from None
         finally:
             self._report(self.restore())
         if landed is None:
