@@ -58,23 +58,31 @@ def needs_chromium():
     require("Chromium", bool(binary and driver), "python -m pytest_devsession setup")
 
 
-@pytest.fixture
-def needs_appium():
+@pytest.fixture(scope="session")
+def appium_binary() -> str | None:
+    """The Appium the plugin would use here, looked for once before pytester moves HOME
+    (and with it the cache folder that ``python -m pytest_devsession setup`` installs into)."""
     from pytest_devsession.local.appium import find_appium
 
-    require("Appium", bool(find_appium(Path(__file__).parents[2])),
-            "python -m pytest_devsession setup")
+    try:
+        return find_appium(Path(__file__).parents[2])
+    except FileNotFoundError:
+        return None
 
 
 @pytest.fixture
-def local_run(pytester: pytest.Pytester, monkeypatch):
+def needs_appium(appium_binary):
+    require("Appium", bool(appium_binary), "python -m pytest_devsession setup")
+
+
+@pytest.fixture
+def local_run(pytester: pytest.Pytester, monkeypatch, appium_binary):
     """Run pytest --devsession (local backend) in a subprocess; returns (result, manifest)."""
     for name in ("DEVSESSION_BACKEND", "DEVSESSION_DEVICES", "DEVSESSION_LOCAL_URL", "DEVSESSION_LOCAL_PROXY",
                  "DEVSESSION_LOCAL_TOKEN", "DEVSESSION_ARTIFACTS", "HEADSPIN_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    appium_bin = Path(__file__).parents[2] / ".appium" / "node_modules" / ".bin" / "appium"
-    if appium_bin.is_file() and "DEVSESSION_APPIUM_BIN" not in os.environ:
-        monkeypatch.setenv("DEVSESSION_APPIUM_BIN", str(appium_bin))
+    if appium_binary and "DEVSESSION_APPIUM_BIN" not in os.environ:
+        monkeypatch.setenv("DEVSESSION_APPIUM_BIN", appium_binary)
     pytester.makeconftest(APP)
 
     def run(*args: str):
