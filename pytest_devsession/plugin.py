@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from . import hookspecs
-from .settings import ARTIFACT_EXTENSIONS, BACKENDS, DOWNLOAD_MODES
+from .settings import ARTIFACT_EXTENSIONS, BACKENDS, DOWNLOAD_MODES, LOCAL_ARTIFACTS
 
 CONTROLLER_NAME = "devsession-controller"
 
@@ -29,9 +29,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--devsession-ui-url", dest="devsession_ui_url", metavar="URL",
                     help="HeadSpin UI base URL for session links (env HEADSPIN_UI_URL; default https://ui-dev.headspin.io)")
     group.addoption("--devsession-device", dest="devsession_devices", action="append", metavar="ADDRESS",
-                    help="device SERIAL@HOSTNAME; repeat for a pool (one device per xdist worker)")
+                    help="local backend: local (default: this machine's browsers and Appium) or adb:SERIAL; "
+                         "HeadSpin: SERIAL@HOSTNAME. Repeat for a pool (one device per xdist worker)")
     group.addoption("--devsession-artifacts", dest="devsession_artifacts", metavar="EXTS",
-                    help=f"comma-separated downloads per session, default har,mp4; any of: {', '.join(ARTIFACT_EXTENSIONS)}")
+                    help=f"comma-separated artifacts per session. Local backend: default and accepted "
+                         f"{','.join(LOCAL_ARTIFACTS)}; HeadSpin: default har,mp4, any of: {', '.join(ARTIFACT_EXTENSIONS)}")
     group.addoption("--devsession-artifacts-dir", dest="devsession_artifacts_dir", metavar="DIR",
                     help="where each test's folder and manifest.json go (default devsession-artifacts)")
     group.addoption("--devsession-download", dest="devsession_download", metavar="MODE",
@@ -52,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "API keys and tokens in headers, query strings and form fields)")
     group.addoption("--devsession-redact", dest="devsession_redact", metavar="NAMES",
                     help="more header/parameter names to redact in HAR files, comma-separated")
+    group.addoption("--devsession-video-size", dest="devsession_video_size", metavar="WxH",
+                    help="local backend: browser window and video frame size (default 1280x720; "
+                         "env DEVSESSION_VIDEO_SIZE, ini devsession_video_size)")
     group.addoption("--devsession-cleanup", dest="devsession_cleanup", action="store_true", default=False,
                     help="release devices and captures left by runs that died, then exit")
     group.addoption("--devsession-flush", dest="devsession_flush", action="store_true", default=False,
@@ -75,6 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_store", "local backend: folder of the user flow store")
     parser.addini("devsession_har_raw", "keep HAR files unredacted (true/false)")
     parser.addini("devsession_redact", "more names to redact in HAR files, one per line or comma-separated")
+    parser.addini("devsession_video_size", "local backend: browser window and video frame size, WIDTHxHEIGHT")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
 
@@ -140,7 +146,7 @@ def _missing(message: str):
 
 
 @pytest.fixture
-def devsession_chrome(devsession):
+def devsession_chrome(request: pytest.FixtureRequest, devsession):
     """Headless Chromium routed through the capture (loopback included, its CA trusted)
     and attached to the session, like pytest-selenium's ``selenium`` fixture."""
     from .local.browser import find_chromium, start_chrome
@@ -149,7 +155,9 @@ def devsession_chrome(devsession):
     if not binary or not driver_path:
         _missing("Chromium is not installed: run `python -m pytest_devsession setup` "
                  "(or install chromium and chromedriver with your package manager)")
-    driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path)
+    settings = getattr(request.config.pluginmanager.get_plugin(CONTROLLER_NAME), "settings", None)
+    size = settings.video_size if settings is not None else (1280, 720)
+    driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path, window_size=size)
     try:
         devsession.attach(driver)
         yield driver

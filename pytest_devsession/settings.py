@@ -16,7 +16,7 @@ import pytest
 BACKENDS = ("local", "headspin")
 DOWNLOAD_MODES = ("on", "off", "only-on-failure")
 CAPTURE_MODES = ("all", "marked")
-# Seed 000: the extensions a session's data can be downloaded as.
+# HeadSpin's Session API: the extensions a session's data can be downloaded as.
 ARTIFACT_EXTENSIONS = (
     "mp4", "har", "mar", "csv", "pcap", "sslkeylog.txt",
     "appium.log", "appium.log.gz", "selenium.log", "selenium.log.gz",
@@ -34,6 +34,7 @@ DEVICE_ADDRESS = re.compile(r"^[A-Za-z0-9._:-]+@[A-Za-z0-9.-]+$")
 LOCAL_DEVICE = re.compile(r"^(local|adb:[A-Za-z0-9._:-]+)$")
 ANY_DEVICE = re.compile(f"{DEVICE_ADDRESS.pattern}|{LOCAL_DEVICE.pattern}")
 LOCAL_TOKEN_ENV = "DEVSESSION_LOCAL_TOKEN"
+DEFAULT_VIDEO_SIZE = (1280, 720)
 # The [local] extra, which the embedded capture server needs: (import name, distribution name).
 LOCAL_EXTRA = (
     ("mitmproxy", "mitmproxy"), ("selenium", "selenium"),
@@ -90,6 +91,7 @@ class Settings:
     store_dir: Path = Path(".devsession")
     har_raw: bool = False
     redact: tuple[str, ...] = ()
+    video_size: tuple[int, int] = DEFAULT_VIDEO_SIZE
     cleanup: bool = False
     flush: bool = False
 
@@ -201,6 +203,15 @@ def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
     return missing
 
 
+def parse_size(setting: str, value) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(value))
+    width, height = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not (16 <= width <= 7680 and 16 <= height <= 4320):
+        raise _usage(setting, f"got {value!r}; expected WIDTHxHEIGHT in pixels, e.g. 1280x720 "
+                              "(16 to 7680 wide, 16 to 4320 high)")
+    return width, height
+
+
 def _devices(config: pytest.Config, backend: str) -> tuple[str, ...]:
     raw = config.getoption("devsession_devices", default=None) or []
     setting = "--devsession-device"
@@ -284,6 +295,7 @@ def resolve(config: pytest.Config) -> Settings:
         appium_url=parse_url(*appium_url) if appium_url[1] else None,
         store_dir=_path(config, _setting(config, "devsession_store", "DEVSESSION_STORE", ".devsession")[1]),
         har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
+        video_size=parse_size(*_setting(config, "devsession_video_size", "DEVSESSION_VIDEO_SIZE", "1280x720")),
         redact=tuple(n.strip() for n in redact.replace("\n", ",").split(",") if n.strip()),
         cleanup=cleanup,
         flush=flush,

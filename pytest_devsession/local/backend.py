@@ -279,8 +279,13 @@ class LocalBackend:
         if ext in attached.android_files:
             return write_atomic(dest, attached.android_files[ext].read_bytes())
         if ext == "mp4":
-            recorders = [r for r in attached.recorders if r.frame_count]
-            return recorders[0].write_mp4(dest) if recorders else None
+            if not attached.recorders:
+                return None  # no browser in this test: it has no video
+            recorder = attached.recorders[0]
+            if not recorder.frame_count:
+                raise BackendError("the browser gave no frame: " + ("; ".join(recorder.problems) or "unknown reason"),
+                                   action="record video")
+            return recorder.write_mp4(dest, self.settings.video_size)
         if ext == "jsconsole.log":
             return attached.recorders[0].write_console_log(dest) if attached.recorders else None
         if ext == "appium.log":
@@ -333,20 +338,40 @@ class LocalBackend:
             return
         address = (caps.get("goog:chromeOptions") or {}).get("debuggerAddress")
         if address:
+            from .browser import BLANK_PAGE
             from .video import ScreencastRecorder
 
-            recorder = ScreencastRecorder(debugger_address=address, target_id=driver.current_window_handle)
-            recorder.start()
+            width, height = self.settings.video_size
+            try:
+                if not urlsplit(driver.current_url).scheme.startswith("http"):
+                    driver.get(BLANK_PAGE)  # never record Chromium's New Tab page
+                recorder = ScreencastRecorder(debugger_address=address, target_id=driver.current_window_handle,
+                                              max_width=width, max_height=height)
+                recorder.start()
+            except Exception as exc:  # noqa: BLE001 - the test goes on; its video is reported missing
+                why = f"cannot record the browser: {type(exc).__name__}: {exc}"
+                attached.errors.setdefault("mp4", why)
+                attached.errors.setdefault("jsconsole.log", why)
+                return
             attached.recorders.append(recorder)
             return
         raise TypeError(f"devsession.attach() takes a Selenium Chromium driver or an Appium driver, "
                         f"got {type(driver).__name__}")
 
+    def call_ended(self, session_id: str) -> None:
+        """The test's call is over: take each browser's last frame before anything quits it."""
+        attached = self.attached.get(session_id)
+        for recorder in attached.recorders if attached else ():
+            recorder.finish()
+
     def detach(self, session_id: str, driver) -> None:
         attached = self.attached.get(session_id)
         if attached is not None:
             for recorder in attached.recorders:
-                recorder.stop()
+                try:
+                    recorder.stop()
+                except Exception as exc:  # noqa: BLE001 - costs the video, never the test
+                    attached.errors.setdefault("mp4", f"browser video: {exc}")
 
     def discard(self, session_id: str) -> None:
         attached = self.attached.pop(session_id, None)
