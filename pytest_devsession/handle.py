@@ -30,8 +30,8 @@ class DevSession:
     _proxy_url: str | None = field(default=None, repr=False)
     _backend: object = field(default=None, repr=False)
     _journal: object = field(default=None, repr=False)
-    # The test used the capture: it read the proxy or attached a driver. A HAR of this test
-    # with no entries is then a problem, not an empty test.
+    # The test routed something through the capture (it read the proxy: devsession_chrome does).
+    # A HAR of this test with no entries is then a problem, not an empty test.
     sent_traffic: bool = field(default=False, repr=False)
 
     @property
@@ -59,7 +59,6 @@ class DevSession:
         """Record ``driver`` as part of this session: a Selenium Chromium driver gives the
         video and the console log, an Appium driver its cut of appium.log."""
         if self._backend is not None:
-            self.sent_traffic = True
             self._backend.attach(self.session_id, driver)
 
     def detach(self, driver) -> None:

@@ -17,7 +17,8 @@ BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome
 DRIVER_NAMES = ("chromedriver",)
 DEFAULT_WINDOW_SIZE = (1280, 720)
 BLANK_PAGE = "about:blank"
-INSTALL_HINT = "install Chromium and its driver, e.g. `apt-get install chromium chromium-driver`"
+INSTALL_HINT = ("run `python -m pytest_devsession setup` (it installs Chromium and chromedriver), or install them "
+                "with your package manager, e.g. `apt-get install chromium chromium-driver`")
 
 BASE_ARGS = (
     "--no-sandbox",

@@ -7,7 +7,7 @@ import pytest
 
 
 def test_help_states_the_local_defaults(pytester):
-    result = pytester.runpytest("--help")
+    result = pytester.runpytest_subprocess("--help")
     text = " ".join(result.stdout.str().split())
     assert "local (default: this machine's browsers and Appium) or adb:SERIAL" in text
     assert "Local backend: default and accepted har,mp4,jsconsole.log,appium.log,device.log" in text
@@ -24,7 +24,7 @@ def test_a_bad_video_size_names_the_setting_and_the_accepted_form(pytester, monk
     if not args:
         monkeypatch.setenv("DEVSESSION_VIDEO_SIZE", given)
     pytester.makepyfile("def test_never(): raise AssertionError('must not run')")
-    result = pytester.runpytest("--devsession", *args)
+    result = pytester.runpytest_subprocess("--devsession", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*pytest-devsession: {source}: got '{given}'; expected WIDTHxHEIGHT in pixels*"])
     assert "must not run" not in result.stdout.str()
