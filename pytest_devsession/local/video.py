@@ -290,7 +290,9 @@ class ScreencastRecorder:
         self._replies[message_id] = slot
         try:
             self._send(method, message_id, **params)
-            if not slot[0].wait(self.call_timeout):
+            if self._thread is None or not self._thread.is_alive():
+                slot[0].wait(0.05)  # the reader may have ended before this command: no answer can come
+            elif not slot[0].wait(self.call_timeout):
                 raise ScreencastError(f"{method}: no answer within {self.call_timeout:g} s")
         finally:
             self._replies.pop(message_id, None)

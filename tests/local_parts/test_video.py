@@ -183,3 +183,25 @@ def test_unreachable_browser_fails_on_start(tmp_path, need_module):
     with pytest.raises(OSError):
         rec.start()
     rec.stop()  # harmless after a failed start
+
+
+def test_a_browser_gone_before_the_end_keeps_what_was_recorded(chromium, tmp_path):
+    from pytest_devsession.local.browser import debugger_address, start_chrome
+    from pytest_devsession.local.video import ScreencastRecorder
+
+    driver = start_chrome(chromedriver=chromium[1], binary=chromium[0])
+    try:
+        recorder = ScreencastRecorder(debugger_address(driver), target_id=driver.current_window_handle)
+        recorder.start()
+    finally:
+        driver.quit()  # the browser goes away before the test's call ends
+    time.sleep(0.3)
+    began = time.monotonic()
+    recorder.finish()
+    recorder.stop()
+    assert time.monotonic() - began < 3  # no call waits its full timeout on a closed connection
+    assert recorder.problems and "screenshot failed" in recorder.problems[0]
+    video = tmp_path / "gone.mp4"
+    assert recorder.write_mp4(video, (320, 180)) > 0  # the first frame, held until the end
+    assert abs(video_duration(video) - recorder.duration) <= 0.15
+    recorder.close()
