@@ -16,6 +16,7 @@ import shutil
 import signal
 import threading
 import time
+import uuid
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class CaptureState:
     finished: bool = False  # status and measurements delivered or spooled
 
 
+CLAIMS = ".devsession-claims"  # in the artifacts folder: folder names taken by this run's workers
 options_key = pytest.StashKey[markers.MarkerOptions]()
 state_key = pytest.StashKey[CaptureState]()
 reports_key = pytest.StashKey[list]()
@@ -77,6 +79,8 @@ class Controller:
                 "device: pass one --devsession-device per worker or lower -n"
             )
         index = int(re.sub(r"\D", "", workerinput["workerid"]) or 0) if self.is_worker else 0
+        # One id for the run, the same in every xdist worker.
+        self.run_id = (workerinput or {}).get("testrunuid") or uuid.uuid4().hex
         if settings.devices == ("local",):
             self.pool_device = "local"
         else:
@@ -190,6 +194,8 @@ class Controller:
             # What never travelled on a report reaches the main process with the worker's output.
             self.config.workeroutput["devsession"] = {"records": self.late_records, "problems": self.run_problems}
         else:
+            # Every worker is done: the run's folder names need no claims any more.
+            shutil.rmtree(self.settings.artifacts_dir / CLAIMS, ignore_errors=True)
             try:
                 self.manifest_path = manifest.write(self.settings.artifacts_dir, self.records)
             except OSError as exc:
@@ -349,6 +355,20 @@ class Controller:
                 "backend": self.backend.name, "api_url": self.service_url})
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
 
+    def _claim(self, name: str) -> bool:
+        """Take a folder name for this run, across all its xdist workers; False if it is taken."""
+        if name in self.folders:
+            return False
+        claims = self.settings.artifacts_dir / CLAIMS / self.run_id
+        try:
+            claims.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(claims / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        except OSError:
+            pass  # claims cannot be written: the folder's own creation will report the problem
+        return True
+
     def _stop_run(self, exc: AuthenticationError):
         pytest.exit(f"pytest-devsession: {exc.message}", returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -389,8 +409,12 @@ class Controller:
         runs = sum(1 for nodeid in self.folders.values() if nodeid == item.nodeid)
         if runs:  # a retry of the same test keeps its own folder
             name = f"{name}-run{runs + 1}"
-        while name in self.folders and self.folders[name] != item.nodeid:
-            name = f"{name}-{hashlib.sha1(item.nodeid.encode()).hexdigest()[:6]}"
+        # Node ids that sanitize alike (test_x[a b], test_x[a/b]) may run on other xdist workers:
+        # a name is claimed for the whole run before it is used, and a taken one gets the node
+        # id's hash.
+        digest = hashlib.sha1(item.nodeid.encode()).hexdigest()[:8]
+        candidates = [name, f"{name}-{digest}"] + [f"{name}-{digest}-{n}" for n in range(2, 1000)]
+        name = next(c for c in candidates if self._claim(c))
         self.folders[name] = item.nodeid
         folder = self.settings.artifacts_dir / name
         if folder.exists():  # evidence of an earlier run must not pass for this one's

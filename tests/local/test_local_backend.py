@@ -1,7 +1,7 @@
 """The local backend end to end: pytest itself with --devsession and the real parts."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pytest_devsession.local.store import Store
 
@@ -156,6 +156,31 @@ def test_two_xdist_workers_run_their_own_proxy(pytester, local_run):
     assert len(proxies) == 2
     assert all(len(p) == 1 for p in proxies.values())
     assert proxies["gw0"] != proxies["gw1"]
+
+
+def test_node_ids_that_sanitize_alike_get_folders_of_their_own_across_workers(pytester, local_run):
+    # Eight ids that all sanitize to test_x_a_b, spread over two workers that run them at once.
+    ids = ["a b", "a/b", "a:b", "a?b", "a*b", "a|b", "a<b", "a>b"]
+    pytester.makepyfile(test_alike=f'''
+        import pytest, requests
+
+        @pytest.mark.parametrize("key", {ids!r}, ids={ids!r})
+        def test_x(site, devsession, key):
+            http = requests.Session()
+            http.trust_env = False
+            assert http.get(f"{{site}}/own", params={{"which": key}}, proxies=devsession.proxies).ok
+        ''')
+    result, manifest = local_run("-n", "2")
+    result.assert_outcomes(passed=len(ids))
+    root = pytester.path / "devsession-artifacts"
+    folders = {entry["artifacts"]["har"].split("/")[0] for entry in manifest["sessions"]}
+    assert len(folders) == len(ids)
+    assert "test_alike.py_test_x_a_b" in folders  # the first to claim it keeps the plain name
+    for entry in manifest["sessions"]:
+        key = entry["nodeid"].split("[", 1)[1][:-1]
+        (url,) = entries(root / entry["artifacts"]["har"])
+        assert parse_qs(urlsplit(url).query)["which"] == [key], (entry["nodeid"], url)
+    assert not (root / ".devsession-claims").exists()  # the run's claims go with it
 
 
 def test_local_url_drives_another_server(pytester, local_run, monkeypatch):
