@@ -440,13 +440,20 @@ class Controller:
         report = yield
         item.stash.setdefault(reports_key, []).append(report)
         if report.when == "teardown":
+            # The test is over: a per-test timeout (pytest-timeout) measures the test, not the stop,
+            # the wait for the capture to complete and the downloads that follow.
+            cancel_timer = getattr(self.config.hook, "pytest_timeout_cancel_timer", None)
             try:
+                if cancel_timer is not None:
+                    cancel_timer(item=item)
                 record = self.finish(item)
                 if record is not None:
                     self._attach(item, report, record)
-            except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+            # pytest.fail() (pytest-timeout's own timeout among them) is no Exception: caught as well,
+            # a failure of ours never changes the outcome or aborts the run.
+            except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001
                 _warn(f"pytest-devsession: {item.nodeid}: internal error after the "
-                                                f"test: {type(exc).__name__}: {exc}")
+                      f"test: {type(exc).__name__}: {exc}")
         return report
 
     def pytest_runtest_logreport(self, report) -> None:
