@@ -103,8 +103,7 @@ class Controller:
         self.device_source = settings.api_url if settings.backend == "headspin" else "this machine"
         self.ledger: Ledger | None = None
         self._previous_sigterm = None
-        if not settings.cleanup and not settings.flush:
-            self._check_writable(settings.artifacts_dir)
+        self.tested = False  # a test of this run reported: its manifest replaces the last one
 
     @staticmethod
     def _check_writable(folder: Path) -> None:
@@ -119,10 +118,34 @@ class Controller:
 
     # run ---------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.settings.cleanup or self.settings.flush:
+            self._make_backend()
+            self._maintenance()  # exits
+        elif not self.is_worker and self.config.pluginmanager.has_plugin("dsession"):
+            self._begin([])  # xdist starts its workers right after this hook: check first, once
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # Only a run that will test something calls a service: --co, --fixtures, a collection
+        # error or nothing selected lock nothing, start no capture server and write no file.
+        if self.backend is not None or session.config.option.collectonly or not getattr(session, "items", None):
+            return
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            return
+        self._begin(session.items)
+
+    def _make_backend(self) -> None:
         backend = self.config.hook.pytest_devsession_make_backend(settings=self.settings, config=self.config)
         if backend is None:
             raise pytest.UsageError(f"pytest-devsession: --devsession-backend: no plugin provides {self.settings.backend!r}")
         self.backend = backend
+
+    def _begin(self, items: list[pytest.Item]) -> None:
+        """Before the first test: the artifacts folder, the backend, what earlier runs left
+        (main process), the device list (the token and server checks) and the pinned devices."""
+        self._check_writable(self.settings.artifacts_dir)
+        self._make_backend()
+        backend = self.backend
         if not self.is_worker:
             self._maintenance()
         try:
@@ -139,6 +162,12 @@ class Controller:
                 f"pytest-devsession: --devsession-device: {', '.join(unknown)} unknown to {self.device_source}; "
                 f"its devices are: {', '.join(sorted(self.known)) or 'none'}"
             )
+        pinned = [f"{item.nodeid}: @pytest.mark.devsession(device={options.device!r}) is unknown to "
+                  f"{self.device_source}; its devices are: {', '.join(sorted(self.known))}"
+                  for item in items if (options := item.stash.get(options_key, None)) is not None
+                  and options.device and options.device not in self.known]
+        if pinned:
+            raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(pinned))
         if self.service_url or self.settings.backend == "headspin":
             self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url)
         if threading.current_thread() is threading.main_thread():
@@ -180,10 +209,7 @@ class Controller:
             except markers.MarkerError as exc:
                 errors.append(f"{item.nodeid}: {exc}")
                 continue
-            if options.device and options.device not in self.known:
-                errors.append(f"{item.nodeid}: @pytest.mark.devsession(device={options.device!r}) is unknown to "
-                              f"{self.device_source}; its devices are: {', '.join(sorted(self.known))}")
-            item.stash[options_key] = options
+            item.stash[options_key] = options  # a pinned device is checked against the list in _begin
         if errors:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(errors))
 
@@ -196,6 +222,8 @@ class Controller:
         else:
             # Every worker is done: the run's folder names need no claims any more.
             shutil.rmtree(self.settings.artifacts_dir / CLAIMS, ignore_errors=True)
+            if not (self.tested or self.records):
+                return  # a run that tested nothing leaves the last run's manifest as it was
             try:
                 self.manifest_path = manifest.write(self.settings.artifacts_dir, self.records)
             except OSError as exc:
@@ -220,7 +248,7 @@ class Controller:
                 self.backend.close()
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if self.is_worker:
+        if self.is_worker or self.backend is None:  # nothing began: --co, --fixtures, a marker error
             return
         records = self.records
         summary.write(terminalreporter, records, self.config.option.verbose > 0,
@@ -457,6 +485,7 @@ class Controller:
         return report
 
     def pytest_runtest_logreport(self, report) -> None:
+        self.tested = True
         record = getattr(report, "devsession", None)
         if report.when == "teardown" and record:
             self.records.append(record)
