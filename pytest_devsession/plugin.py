@@ -103,6 +103,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     controller = Controller(config, settings)
     config.pluginmanager.register(controller, CONTROLLER_NAME)
+    if getattr(config.option, "allure_report_dir", None):  # allure-pytest is writing results (--alluredir)
+        from .reporting.allure import PLUGIN_NAME, AllureEvidence
+
+        config.pluginmanager.register(AllureEvidence(), PLUGIN_NAME)
 
 
 @pytest.hookimpl(trylast=True)
