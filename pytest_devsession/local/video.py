@@ -367,9 +367,10 @@ def frame_schedule(frames: list[tuple[Path, float]], started_at: float, stopped_
     """The frame to show at each output tick: the newest one taken at or before the tick.
 
     The first frame covers the time before it (it shows the page as it was attached);
-    the last tick always shows the last frame, so the video ends on the final state.
+    the last tick always shows the last frame, so the video ends on the final state. A
+    recording shorter than a tick still shows both its first and its last frame.
     """
-    ticks = max(1, math.ceil((stopped_at - started_at) * fps - 1e-6))
+    ticks = max(1 if len(frames) == 1 else 2, math.ceil((stopped_at - started_at) * fps - 1e-6))
     schedule: list[Path] = []
     index = 0
     for tick in range(ticks):

@@ -150,8 +150,10 @@ def test_frame_schedule_shows_the_newest_frame_at_each_tick_and_ends_on_the_last
     a, b, c = Path("a"), Path("b"), Path("c")
     # 1.0 s at 10 fps: a until b arrives at 0.35 s; c was taken at the very end.
     assert frame_schedule([(a, 100.0), (b, 100.35), (c, 101.0)], 100.0, 101.0, 10) == [a] * 4 + [b] * 5 + [c]
+    # A recording shorter than a tick still shows its first and its last frame.
+    assert frame_schedule([(a, 100.0), (b, 100.01)], 100.0, 100.02, 10) == [a, b]
     # A frame taken between ticks is never lost when it is the last one.
-    assert frame_schedule([(a, 100.0), (b, 100.01)], 100.0, 100.02, 10) == [b]
+    assert frame_schedule([(a, 100.0), (b, 100.05), (c, 100.12)], 100.0, 100.12, 10) == [a, c]
     # A recording of no time still gives one frame.
     assert frame_schedule([(a, 5.0)], 5.0, 5.0, 10) == [a]
 
