@@ -25,6 +25,18 @@ def describe(ext: str, path: Path) -> dict:
     return {}
 
 
+def emptiness(ext: str, details: dict, sent_traffic: bool) -> str | None:
+    """Why a downloaded artifact holds nothing the user can use, or None."""
+    if "unreadable" in details:
+        return f"cannot be read: {details['unreadable']}"
+    if ext == "har" and details.get("har_entries") == 0 and sent_traffic:
+        return ("holds no entries although the test routed a browser or client through the capture: "
+                "its traffic went around the proxy, or the capture server recorded it elsewhere")
+    if ext == "mp4" and not (details.get("frames") and details.get("duration_s")):
+        return "holds no video frames"
+    return None
+
+
 def mp4_video(path: Path) -> dict:
     """Duration and frame count of the first video track, from its ``mdhd`` and ``stsz`` boxes."""
     data = path.read_bytes()

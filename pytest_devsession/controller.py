@@ -9,10 +9,8 @@ stop → wait until complete → name, tags, status, measurements → downloads.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
 import signal
 import threading
 import time
@@ -27,6 +25,7 @@ import pytest
 from . import contents, markers, outcome
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
+from .folders import Folders
 from .handle import DevSession, handle_key
 from .journal import Journal, spool_orphans
 from .leases import Ledger, release_stale
@@ -48,18 +47,9 @@ class CaptureState:
     finished: bool = False  # status and measurements delivered or spooled
 
 
-CLAIMS = ".devsession-claims"  # in the artifacts folder: folder names taken by this run's workers
 options_key = pytest.StashKey[markers.MarkerOptions]()
 state_key = pytest.StashKey[CaptureState]()
 reports_key = pytest.StashKey[list]()
-
-
-def folder_name(nodeid: str) -> str:
-    """A file name that is safe on every OS and never leaves its parent folder."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", nodeid).strip("._-") or "test"
-    if len(name) > 100:
-        name = name[:90].rstrip("._-") + "-" + hashlib.sha1(nodeid.encode()).hexdigest()[:8]
-    return name
 
 
 class Controller:
@@ -79,8 +69,6 @@ class Controller:
                 "device: pass one --devsession-device per worker or lower -n"
             )
         index = int(re.sub(r"\D", "", workerinput["workerid"]) or 0) if self.is_worker else 0
-        # One id for the run, the same in every xdist worker.
-        self.run_id = (workerinput or {}).get("testrunuid") or uuid.uuid4().hex
         if settings.devices == ("local",):
             self.pool_device = "local"
         else:
@@ -92,7 +80,8 @@ class Controller:
         self.open: dict[str, pytest.Item] = {}
         self.records: list[dict] = []
         self.run_problems: list[str] = []
-        self.folders: dict[str, str] = {}
+        # One id for the run, the same in every xdist worker.
+        self.folders = Folders(settings.artifacts_dir, (workerinput or {}).get("testrunuid") or uuid.uuid4().hex)
         self.manifest_path: Path | None = None
         self.notes: list[str] = []
         self.late_records: list[dict] = []  # closed without a teardown report (an interrupted run)
@@ -220,8 +209,7 @@ class Controller:
             # What never travelled on a report reaches the main process with the worker's output.
             self.config.workeroutput["devsession"] = {"records": self.late_records, "problems": self.run_problems}
         else:
-            # Every worker is done: the run's folder names need no claims any more.
-            shutil.rmtree(self.settings.artifacts_dir / CLAIMS, ignore_errors=True)
+            self.folders.end_of_run()
             if not (self.tested or self.records):
                 return  # a run that tested nothing leaves the last run's manifest as it was
             try:
@@ -348,7 +336,7 @@ class Controller:
             return
         address = options.device or self.pool_device
         device = self._lock(address)
-        folder = self._folder(item)
+        folder = self.folders.take(item.nodeid)
         try:
             with deferred_signals():  # a create half done would open a session we never hear of
                 session_id = self.backend.start_capture(device, CaptureOptions(
@@ -382,20 +370,6 @@ class Controller:
                 "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
                 "backend": self.backend.name, "api_url": self.service_url})
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
-
-    def _claim(self, name: str) -> bool:
-        """Take a folder name for this run, across all its xdist workers; False if it is taken."""
-        if name in self.folders:
-            return False
-        claims = self.settings.artifacts_dir / CLAIMS / self.run_id
-        try:
-            claims.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(claims / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return False
-        except OSError:
-            pass  # claims cannot be written: the folder's own creation will report the problem
-        return True
 
     def _stop_run(self, exc: AuthenticationError):
         pytest.exit(f"pytest-devsession: {exc.message}", returncode=pytest.ExitCode.USAGE_ERROR)
@@ -431,23 +405,6 @@ class Controller:
                 free = []
             message += f". Free devices: {', '.join(sorted(free)) or 'none'}"
         return message
-
-    def _folder(self, item: pytest.Item) -> Path:
-        name = folder_name(item.nodeid)
-        runs = sum(1 for nodeid in self.folders.values() if nodeid == item.nodeid)
-        if runs:  # a retry of the same test keeps its own folder
-            name = f"{name}-run{runs + 1}"
-        # Node ids that sanitize alike (test_x[a b], test_x[a/b]) may run on other xdist workers:
-        # a name is claimed for the whole run before it is used, and a taken one gets the node
-        # id's hash.
-        digest = hashlib.sha1(item.nodeid.encode()).hexdigest()[:8]
-        candidates = [name, f"{name}-{digest}"] + [f"{name}-{digest}-{n}" for n in range(2, 1000)]
-        name = next(c for c in candidates if self._claim(c))
-        self.folders[name] = item.nodeid
-        folder = self.settings.artifacts_dir / name
-        if folder.exists():  # evidence of an earlier run must not pass for this one's
-            shutil.rmtree(folder, ignore_errors=True)
-        return folder
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -603,7 +560,7 @@ class Controller:
                     record["artifact_bytes"] += size
                     record["artifacts"][ext] = str(dest.resolve())
                     record["artifact_details"][ext] = details = contents.describe(ext, dest)
-                    empty = emptiness(ext, details, sent_traffic=bool(handle and handle.sent_traffic))
+                    empty = contents.emptiness(ext, details, sent_traffic=bool(handle and handle.sent_traffic))
                     if empty:
                         problems.append(f"session.{ext} {empty}")
 
@@ -634,18 +591,6 @@ class Controller:
             htmlpath = getattr(self.config.option, "htmlpath", None)
             report_dir = Path(htmlpath).resolve().parent if htmlpath else None
             report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
-
-
-def emptiness(ext: str, details: dict, sent_traffic: bool) -> str | None:
-    """Why a downloaded artifact holds nothing the user can use, or None."""
-    if "unreadable" in details:
-        return f"cannot be read: {details['unreadable']}"
-    if ext == "har" and details.get("har_entries") == 0 and sent_traffic:
-        return ("holds no entries although the test routed a browser or client through the capture: "
-                "its traffic went around the proxy, or the capture server recorded it elsewhere")
-    if ext == "mp4" and not (details.get("frames") and details.get("duration_s")):
-        return "holds no video frames"
-    return None
 
 
 def _sigterm(signum, frame):

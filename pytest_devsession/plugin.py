@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from . import hookspecs
-from .settings import ARTIFACT_EXTENSIONS, BACKENDS, DOWNLOAD_MODES, LOCAL_ARTIFACTS
+from .settings import ARTIFACT_EXTENSIONS, BACKENDS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES, LOCAL_ARTIFACTS
 
 CONTROLLER_NAME = "devsession-controller"
 
@@ -160,7 +160,7 @@ def devsession_chrome(request: pytest.FixtureRequest, devsession):
         _missing("Chromium is not installed: run `python -m pytest_devsession setup` "
                  "(or install chromium and chromedriver with your package manager)")
     settings = getattr(request.config.pluginmanager.get_plugin(CONTROLLER_NAME), "settings", None)
-    size = settings.video_size if settings is not None else (1280, 720)
+    size = settings.video_size if settings is not None else DEFAULT_VIDEO_SIZE
     driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path, window_size=size)
     try:
         devsession.attach(driver)

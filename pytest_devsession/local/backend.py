@@ -25,7 +25,7 @@ from urllib3.util.retry import Retry
 from ..backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                              DeviceUnavailable)
 from ..files import write_atomic
-from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, is_window
+from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, error_words, is_window
 from .store import Store
 
 LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
@@ -75,7 +75,6 @@ class LocalBackend:
         self._server = None
         token = settings.local_token.reveal() if settings.local_token else ""
         self.external = ExternalServer(self.api_url, self.proxy_url, token, self._call) if self.api_url else None
-        self.har_entries: dict[str, int] = {}  # session id -> entries in its downloaded HAR
         self._appium = None
         self._appium_lock = threading.Lock()
         self.attached: dict[str, Attached] = {}
@@ -102,10 +101,7 @@ class LocalBackend:
             raise BackendError(f"cannot reach the capture server at {self.api_url}: {type(exc).__name__}",
                                action=action) from None
         if response.status_code >= 400:
-            try:
-                words = response.json().get("error") or response.text[:200]
-            except (ValueError, AttributeError):
-                words = response.text[:200] or response.reason
+            words = error_words(response)
             if response.status_code == 401:  # e.g. NectoProxy restarted: it has a new token
                 raise AuthenticationError(f"the capture server at {self.api_url} refused the API token "
                                           f"({TOKEN_ENV}): {words}. {TOKEN_WHERE}",
@@ -298,7 +294,7 @@ class LocalBackend:
         return None
 
     def _download_har(self, session_id: str, dest: Path, attached: Attached) -> int:
-        """The server's own HAR of the test; its entry count goes to ``self.har_entries[session_id]``."""
+        """The server's own HAR of the test (for a one-recording server: cut by the test's window)."""
         if is_window(session_id):
             stopped = attached.stopped if attached.stopped is not None else time.time()
             har = self.external.window_har(attached.started, stopped, session_id)
@@ -309,11 +305,11 @@ class LocalBackend:
             except ValueError:
                 har = None
         try:
-            entries = har["log"]["entries"]
-            assert isinstance(entries, list)
-        except (KeyError, TypeError, AssertionError):
-            raise BackendError("the HAR export is not HAR JSON", action="download har") from None
-        self.har_entries[session_id] = len(entries)
+            is_har = isinstance(har["log"]["entries"], list)
+        except (KeyError, TypeError):
+            is_har = False
+        if not is_har:
+            raise BackendError("the HAR export is not HAR JSON", action="download har")
         if not self.settings.har_raw:
             from ..redact import redact_har
 
@@ -338,12 +334,12 @@ class LocalBackend:
             return
         address = (caps.get("goog:chromeOptions") or {}).get("debuggerAddress")
         if address:
-            from .browser import BLANK_PAGE
+            from .browser import BLANK_PAGE, START_PAGES
             from .video import ScreencastRecorder
 
             width, height = self.settings.video_size
             try:
-                if not urlsplit(driver.current_url).scheme.startswith("http"):
+                if driver.current_url.startswith(START_PAGES):
                     driver.get(BLANK_PAGE)  # never record Chromium's New Tab page
                 recorder = ScreencastRecorder(debugger_address=address, target_id=driver.current_window_handle,
                                               max_width=width, max_height=height)

@@ -13,10 +13,13 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from ..settings import DEFAULT_VIDEO_SIZE as DEFAULT_WINDOW_SIZE
+
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 DRIVER_NAMES = ("chromedriver",)
-DEFAULT_WINDOW_SIZE = (1280, 720)
 BLANK_PAGE = "about:blank"
+# Where Chromium and chromedriver start: replaced by BLANK_PAGE before anything is recorded.
+START_PAGES = ("chrome://", "data:,")
 INSTALL_HINT = ("run `python -m pytest_devsession setup` (it installs Chromium and chromedriver), or install them "
                 "with your package manager, e.g. `apt-get install chromium chromium-driver`")
 

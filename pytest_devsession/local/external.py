@@ -58,6 +58,14 @@ def is_window(session_id: str) -> bool:
     return WINDOW_MARK in session_id
 
 
+def error_words(response: requests.Response) -> str:
+    """A capture server's own words for a failed request: its JSON ``error``, else the start of the body."""
+    try:
+        return str(response.json().get("error") or response.text[:200])
+    except (ValueError, AttributeError):
+        return response.text[:200] or response.reason
+
+
 def _usage(setting: str, message: str) -> pytest.UsageError:
     return pytest.UsageError(f"pytest-devsession: {setting}: {message}")
 
@@ -147,17 +155,16 @@ class ExternalServer:
                                                    f"{self._words(response)}")
         try:
             sessions = response.json()["sessions"]
-            assert isinstance(sessions, list) and all(isinstance(s, dict) and "id" in s for s in sessions)
-        except (ValueError, KeyError, TypeError, AssertionError):
+            valid = isinstance(sessions, list) and all(isinstance(s, dict) and "id" in s for s in sessions)
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
             raise _usage("--devsession-local-url", f"{self.api_url} does not answer like NectoProxy's Sessions "
-                                                   f"API: GET /api/sessions gave {self._words(response)!r}") from None
+                                                   f"API: GET /api/sessions gave {self._words(response)!r}")
         return sessions
 
     def _words(self, response: requests.Response) -> str:
-        try:
-            words = str(response.json().get("error") or response.text[:200])
-        except (ValueError, AttributeError):
-            words = response.text[:200] or response.reason
+        words = error_words(response)
         return words.replace(self._token, "***") if self._token else words
 
     def _fetch_ca(self) -> None:

@@ -8,7 +8,6 @@ import json
 import math
 import os
 import shutil
-import struct
 import subprocess
 import tempfile
 import threading
@@ -408,18 +407,3 @@ def _ffmpeg() -> str:
     import imageio_ffmpeg  # only when encoding
 
     return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a JPEG's start-of-frame segment."""
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            raise ScreencastError("screencast frame is not a JPEG")
-        marker = data[i + 1]
-        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return width, height
-        i += 2 + length
-    raise ScreencastError("screencast frame has no JPEG size")

@@ -27,12 +27,12 @@ def test_after(devsession):
 # covers that run; under xdist the crashed worker's device is item 3 of the plugins issue, not built yet.
 @pytest.mark.parametrize("extra", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_per_test_timeout_measures_the_test_not_the_capture_bookkeeping(
-        pytester, devsession_run, headspin_emulator, extra, method="signal"):
+        pytester, devsession_run, headspin_emulator, extra):
     # Stopping a capture takes longer than the whole per-test timeout: only the test's own time may count.
     headspin_emulator.complete_delay = 1.5
     pytester.makepyfile(test_suite=SUITE)
     devices = [arg for d in headspin_emulator.DEFAULT_DEVICES[:2] for arg in ("--devsession-device", d)]
-    run = devsession_run("--timeout", "1", "--timeout-method", method, *devices, *extra,
+    run = devsession_run("--timeout", "1", "--timeout-method", "signal", *devices, *extra,
                          device=None, subprocess=True, reports=False)
     output = run.output()
     assert "INTERNALERROR" not in output
@@ -44,7 +44,9 @@ def test_a_per_test_timeout_measures_the_test_not_the_capture_bookkeeping(
     # Nothing lost, nothing left running: every measurement reached the flow, every capture completed.
     assert all(s["problems"] == [] for s in sessions.values()), {n: s["problems"] for n, s in sessions.items()}
     flow = headspin_emulator.userflow_by_name("Timeouts")
-    assert flow is not None
+    statuses = sorted(event.status for event in flow.events.values())
+    assert statuses == ["Failed", "Passed", "Passed"]
+    assert sorted(m["value"] for event in flow.events.values() for m in event.measurements) == [1, 2, 3]
     assert all(session.state == "complete" for session in headspin_emulator.sessions.values())
     assert len(headspin_emulator.sessions) == 3
     assert all(device.locked_by is None for device in headspin_emulator.devices.values())

@@ -10,6 +10,7 @@ import pytest
 from external_helpers import TOKEN, flags, through
 
 from pytest_devsession.backends.base import CaptureOptions
+from pytest_devsession.contents import describe
 from pytest_devsession.local.backend import LOCAL, LocalBackend
 from pytest_devsession.local.capture import MITMPROXY_WARNING_FILTERS
 from pytest_devsession.settings import Secret, Settings
@@ -62,7 +63,7 @@ def test_back_to_back_captures_each_get_their_own_requests(behave, request, back
         backend.download(session_id, "har", dest)
         urls = [e["request"]["url"] for e in json.loads(dest.read_text())["log"]["entries"]]
         assert urls == [origin.url + p for p in paths]
-        counts[name] = backend.har_entries[session_id]
+        counts[name] = describe("har", dest)["har_entries"]
     assert counts == {"a": 25, "b": 0, "c": 1}
     backend.close()
     assert flags(server) == found
