@@ -22,13 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from . import contents, markers, outcome
+from . import contents, markers, outcome, recovery
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
 from .folders import Folders
 from .handle import DevSession, handle_key
 from .journal import Journal, spool_orphans
-from .leases import Ledger, release_stale
+from .leases import Ledger, forget, of_run, process_info, release_stale
+from .pool import DeviceBusy, Pool
+from .pool import available as pool_available
+from .pool import folder_for as pool_folder
 from .reporting import html as html_report
 from .reporting import junit, manifest, summary
 from .spool import Spool, transient
@@ -50,6 +53,7 @@ class CaptureState:
 options_key = pytest.StashKey[markers.MarkerOptions]()
 state_key = pytest.StashKey[CaptureState]()
 reports_key = pytest.StashKey[list]()
+taken_key = pytest.StashKey[str]()  # the pool device this test holds
 
 
 class Controller:
@@ -58,21 +62,28 @@ class Controller:
         self.settings = settings
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
-        self.is_xdist_main = (not self.is_worker and getattr(config.option, "dist", "no") != "no"
-                              and bool(getattr(config.option, "numprocesses", 0)))
+        self.worker_id = workerinput["workerid"] if self.is_worker else None
         # "local" is this machine: every worker has its own capture proxy, so it is never exclusive.
         exclusive = [d for d in settings.devices if d != "local"]
-        if self.is_xdist_main and exclusive and config.option.numprocesses > len(settings.devices):
+        workers = None if self.is_worker else xdist_workers(config)
+        if workers and exclusive and workers[0] > len(settings.devices):
             raise pytest.UsageError(
-                f"pytest-devsession: -n {config.option.numprocesses} starts more xdist workers than there are "
+                f"pytest-devsession: {workers[1]} starts {workers[0]} xdist workers, more than there are "
                 f"devices ({len(settings.devices)}: {', '.join(settings.devices)}); each worker needs its own "
-                "device: pass one --devsession-device per worker or lower -n"
+                "device: pass one --devsession-device per worker or start fewer workers"
             )
+        # The device this process tries first (worker gwN: the N-th); any free one of the pool will do.
         index = int(re.sub(r"\D", "", workerinput["workerid"]) or 0) if self.is_worker else 0
         if settings.devices == ("local",):
             self.pool_device = "local"
         else:
             self.pool_device = settings.devices[index] if index < len(settings.devices) else None
+        # One id for the run, the same in every xdist worker (pytest_configure_node hands it over).
+        self.run_id = (workerinput or {}).get("devsession_run") or (workerinput or {}).get("testrunuid") \
+            or uuid.uuid4().hex
+        self.main_process = (workerinput or {}).get("devsession_main") or process_info()
+        self.pool: Pool | None = None
+        self.crashed: dict[str, dict] = {}  # node id -> record of a test whose worker died under it
         self.backend = None
         self.known: dict[str, Device] = {}
         self.locked: dict[str, Device] = {}
@@ -80,8 +91,7 @@ class Controller:
         self.open: dict[str, pytest.Item] = {}
         self.records: list[dict] = []
         self.run_problems: list[str] = []
-        # One id for the run, the same in every xdist worker.
-        self.folders = Folders(settings.artifacts_dir, (workerinput or {}).get("testrunuid") or uuid.uuid4().hex)
+        self.folders = Folders(settings.artifacts_dir, self.run_id)
         self.manifest_path: Path | None = None
         self.notes: list[str] = []
         self.late_records: list[dict] = []  # closed without a teardown report (an interrupted run)
@@ -158,7 +168,11 @@ class Controller:
         if pinned:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(pinned))
         if self.service_url or self.settings.backend == "headspin":
-            self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url)
+            self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url,
+                                 run=self.run_id, worker=self.worker_id, main=self.main_process)
+        if pool_available():
+            self.pool = Pool(pool_folder(self.settings.store_dir, backend.name, self.service_url),
+                             self.run_id, self.worker_id)
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm)
 
@@ -218,12 +232,53 @@ class Controller:
                 self.run_problems.append(f"cannot write manifest.json: {exc}")
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        # Every worker, a replacement too, shares the run's id (pool, ledgers, folder names).
+        node.workerinput["devsession_run"] = self.run_id
+        node.workerinput["devsession_main"] = self.main_process
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
         output = (getattr(node, "workeroutput", None) or {}).get("devsession") or {}
         self.records.extend(output.get("records", []))
         worker = getattr(node, "gateway", None)
         prefix = f"{worker.id}: " if worker is not None else ""
         self.run_problems.extend(prefix + p for p in output.get("problems", []))
+        if error is not None and worker is not None and self.backend is not None:
+            self._recover(worker.id, error)
+
+    def _recover(self, worker: str, error) -> None:
+        """A worker died (a crash, pytest-timeout's thread method): close the capture it left
+        open, with the test's evidence, before xdist starts its replacement."""
+        for ledger, session_id, info in recovery.dead_worker_sessions(
+                self.settings.store_dir / "leases", self.run_id, worker):
+            message = f"xdist worker {worker} crashed while running the test ({error})"
+            record = recovery.close_session(self.backend, self.settings, self.spool, self.service_url,
+                                            ledger, session_id, info, message)
+            self.records.append(record)
+            self.crashed[record["nodeid"]] = record
+            for problem in record["problems"]:
+                _warn(f"pytest-devsession: {record['nodeid']}: {problem}")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem, report, sched) -> None:
+        # xdist's failure report of the test that crashed links the evidence closed above.
+        record = self.crashed.get(crashitem)
+        if record is None:
+            return
+        report.user_properties = list(report.user_properties) + junit.properties(record)
+        if isinstance(report.longrepr, str):  # JUnit writes a crash's text, not its properties
+            evidence = [f"capture session {record['session_id']}: {record.get('url') or 'no link'}"]
+            evidence += [f"{name}: {path}" for name, path in record["artifacts"].items()]
+            evidence += [f"problem: {problem}" for problem in record["problems"]]
+            report.longrepr += "\n\npytest-devsession closed the test's capture:\n  " + "\n  ".join(evidence)
+        lines = junit.attachment_lines(record)
+        if lines:
+            report.sections.append(("Captured stdout devsession", lines))
+        if self.config.pluginmanager.has_plugin("html"):
+            htmlpath = getattr(self.config.option, "htmlpath", None)
+            report_dir = Path(htmlpath).resolve().parent if htmlpath else None
+            report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
 
     def pytest_unconfigure(self) -> None:
         try:
@@ -257,7 +312,10 @@ class Controller:
         A second Ctrl-C while this runs is noted, not obeyed: leaving now would
         leave the device locked for everyone else.
         """
-        if self.backend is None or not (self.open or self.locked):
+        if self.backend is None:
+            return
+        if not (self.open or self.locked or (self.pool is not None and self.pool.held)):
+            self._sweep()
             return
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, _postpone) if main else None
@@ -283,14 +341,16 @@ class Controller:
                     self.run_problems.append(f"could not stop capture {session_id}: {exc}")
                 finally:
                     self.open.pop(session_id, None)
+            for address in list(self.pool.held) if self.pool is not None else ():
+                try:  # a test that never reached its teardown held it
+                    self._stop_unknown_sessions(address)
+                finally:
+                    self.pool.give_back(address)
             for address, device in list(self.locked.items()):
-                if address in self.uncertain and hasattr(self.backend, "live_sessions"):
-                    # A create cut short may have opened a session whose id never reached us.
-                    try:
-                        for session_id in self.backend.live_sessions(device):
-                            self.backend.stop_capture(session_id, time.monotonic() + deadline)
-                    except Exception as exc:  # noqa: BLE001
-                        self.run_problems.append(f"could not check {address} for open captures: {exc}")
+                self._stop_unknown_sessions(address)
+                if self._account_lock(address):
+                    self.locked.pop(address, None)  # one lock for the whole run: _sweep gives it up
+                    continue
                 try:
                     self.backend.unlock(device)
                     self._ledger("drop_device", address)
@@ -298,14 +358,49 @@ class Controller:
                     self.run_problems.append(f"could not unlock {address}: {exc}")
                 finally:
                     self.locked.pop(address, None)
+            self._sweep()
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
-    def _ledger(self, action: str, *args) -> None:
+    def _account_lock(self, address: str) -> bool:
+        """The service's lock on this device belongs to the account: one lock serves every
+        process of the run, and the run's main process gives it up at the end (``_sweep``)."""
+        return self.pool is not None and address != "local" and getattr(self.backend, "account_locks", False)
+
+    def _sweep(self) -> None:
+        """The run's main process, when every test is done: unlock the devices any process of
+        the run locked, each once it is free (another run's test may still be on it)."""
+        if self.is_worker or self.pool is None or not getattr(self.backend, "account_locks", False):
+            return
+        deadline = min(self.settings.ready_timeout, 60)
+        leases = self.settings.store_dir / "leases"
+        for address in self.pool.locked_for_run():
+            device = self.known.get(address)
+            if device is None:
+                continue
+            try:
+                self.pool.take([address], "the end of the run", deadline)
+            except (DeviceBusy, OSError) as exc:
+                self.run_problems.append(f"could not unlock {address}: {exc}")
+                continue
+            try:
+                if self.pool.locked_by_run(address):
+                    self.backend.unlock(device)
+                    self.pool.set_locked(address, False)
+                    self._ledger("drop_device", address)
+                    for path, _ in of_run(leases, self.run_id):
+                        if self.ledger is None or path != self.ledger.path:
+                            forget(path, devices=[address])
+            except Exception as exc:  # noqa: BLE001 - the ledgers keep it for the next run
+                self.run_problems.append(f"could not unlock {address}: {exc}")
+            finally:
+                self.pool.give_back(address)
+
+    def _ledger(self, action: str, *args, **kwargs) -> None:
         if self.ledger is not None:
             try:
-                getattr(self.ledger, action)(*args)
+                getattr(self.ledger, action)(*args, **kwargs)
             except OSError as exc:
                 self.run_problems.append(f"cannot write the lease ledger {self.ledger.path}: {exc}")
 
@@ -334,7 +429,7 @@ class Controller:
         handle.userflow = options.userflow or self.settings.userflow
         if not self.wants_capture(options):
             return
-        address = options.device or self.pool_device
+        address = self._take(item, options.device)
         device = self._lock(address)
         folder = self.folders.take(item.nodeid)
         try:
@@ -352,7 +447,9 @@ class Controller:
             raise
         item.stash[state_key] = CaptureState(session_id, device, folder, options)
         self.open[session_id] = item
-        self._ledger("open_session", session_id, address)
+        self._ledger("open_session", session_id, address, nodeid=item.nodeid, userflow=handle.userflow,
+                     folder=str(folder), artifacts=list(options.artifacts if options.artifacts is not None
+                                                        else self.settings.artifacts))
         handle.session_id, handle.device_address, handle.artifacts_dir = session_id, address, folder
         handle.url = self.backend.session_url(session_id)
         try:
@@ -368,22 +465,85 @@ class Controller:
         if handle.userflow:
             handle._journal = Journal(self.settings.store_dir / "journal", {
                 "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
-                "backend": self.backend.name, "api_url": self.service_url})
+                "backend": self.backend.name, "api_url": self.service_url,
+                "main": self.main_process if self.is_worker else None})
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
 
     def _stop_run(self, exc: AuthenticationError):
         pytest.exit(f"pytest-devsession: {exc.message}", returncode=pytest.ExitCode.USAGE_ERROR)
 
+    def _take(self, item: pytest.Item, pinned: str | None) -> str:
+        """The device for this test, held by this process until the test's capture is closed.
+
+        A pinned test waits for its device while another process's test holds it; any other
+        test takes this process's usual device, else any free one of the pool.
+        """
+        if self.pool is None or (pinned or self.pool_device) == "local":
+            address = pinned or self.pool_device
+            if address is None:
+                pytest.fail(f"pytest-devsession: no device for this process ({self.worker_id}): "
+                            "pass one --devsession-device per xdist worker", pytrace=False)
+            return address
+        if pinned:
+            candidates = [pinned]
+        else:
+            pool = [d for d in self.settings.devices if d != "local"]
+            candidates = ([self.pool_device] if self.pool_device in pool else []) + \
+                [d for d in pool if d != self.pool_device]
+            # A device this process could not lock stays out, while another one may do.
+            candidates = [d for d in candidates if d not in self.lock_errors] or candidates
+        try:
+            address = self.pool.take(candidates, item.nodeid, self.settings.ready_timeout)
+        except DeviceBusy as exc:
+            what = f"{pinned} (pinned by @pytest.mark.devsession(device=...))" if pinned else \
+                f"any device of the pool ({', '.join(candidates)})"
+            pytest.fail(f"pytest-devsession: waited {exc.waited:g} s (--devsession-ready-timeout) for {what}: {exc}",
+                        pytrace=False)
+        except OSError as exc:
+            pytest.fail(f"pytest-devsession: cannot use the device pool in {self.pool.folder}: {exc}", pytrace=False)
+        item.stash[taken_key] = address
+        return address
+
+    def _give_back(self, item: pytest.Item) -> None:
+        """The test's capture is closed: its device goes back to the pool for any process's next test."""
+        address = item.stash.get(taken_key, None)
+        if address is None:
+            return
+        del item.stash[taken_key]
+        try:
+            self._stop_unknown_sessions(address)
+        finally:
+            self.pool.give_back(address)
+
+    def _stop_unknown_sessions(self, address: str) -> None:
+        """A create cut short may have opened a session whose id never reached us: close it
+        while the device is still ours."""
+        device = self.locked.get(address) or self.known.get(address)
+        if address not in self.uncertain or device is None or not hasattr(self.backend, "live_sessions"):
+            return
+        try:
+            for session_id in self.backend.live_sessions(device):
+                if session_id not in self.open:
+                    self.backend.stop_capture(session_id, time.monotonic() + min(self.settings.ready_timeout, 60))
+            self.uncertain.discard(address)
+        except Exception as exc:  # noqa: BLE001
+            self.run_problems.append(f"could not check {address} for open captures: {exc}")
+
     def _lock(self, address: str) -> Device:
-        if address in self.locked:
-            return self.locked[address]
         if address in self.lock_errors:
             pytest.fail(self.lock_errors[address], pytrace=False)
         device = self.known[address]
+        shared = self._account_lock(address) and address in self.pool.held
+        if shared and self.pool.locked_by_run(address):
+            return device
+        if not shared and address in self.locked:
+            return self.locked[address]
         # The lease is ours from the moment we ask: an answer lost on the way
         # must still be unlocked at the end (unlocking a free device is harmless).
         self.locked[address] = device
         self._ledger("take_device", device)
+        if shared:  # the run's, from the moment we ask: the main process's sweep unlocks it
+            self.pool.set_locked(address, True)
         try:
             with deferred_signals():  # the server may carry out a lock after we stopped listening
                 self.backend.lock(device)
@@ -392,6 +552,8 @@ class Controller:
         except BackendError as exc:
             self.locked.pop(address, None)
             self._ledger("drop_device", address)
+            if shared:
+                self.pool.set_locked(address, False)
             self.lock_errors[address] = self._busy_message(address, exc)
             pytest.fail(self.lock_errors[address], pytrace=False)
         return device
@@ -439,6 +601,8 @@ class Controller:
             except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001
                 _warn(f"pytest-devsession: {item.nodeid}: internal error after the "
                       f"test: {type(exc).__name__}: {exc}")
+            finally:
+                self._give_back(item)  # the capture is closed: the device is free for any process
         return report
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -627,6 +791,25 @@ def deferred_signals():
             signal.signal(sig, handler)
     if received:
         raise KeyboardInterrupt("SIGTERM" if received[0] == signal.SIGTERM else "")
+
+
+def xdist_workers(config: pytest.Config) -> tuple[int, str] | None:
+    """How many workers xdist will really start in this run, and the options that say so."""
+    if not config.pluginmanager.has_plugin("xdist") or getattr(config.option, "dist", "no") == "no":
+        return None
+    if getattr(config.option, "collectonly", False) or not getattr(config.option, "tx", None):
+        return None
+    count = 0
+    for spec in config.option.tx:  # "3*popen" is three workers, as xdist reads it
+        times, star, _ = spec.partition("*")
+        count += int(times) if star and times.isdigit() else 1
+    numprocesses = getattr(config.option, "numprocesses", None)
+    if numprocesses:
+        maxprocesses = getattr(config.option, "maxprocesses", None)
+        how = f"-n {numprocesses}" + (f" --maxprocesses {maxprocesses}" if maxprocesses else "")
+    else:
+        how = " ".join(f"--tx {spec}" for spec in config.option.tx)
+    return count, how
 
 
 def _warn(message: str) -> None:

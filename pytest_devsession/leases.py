@@ -25,9 +25,24 @@ def _process_start(pid: int) -> str | None:
         return None
 
 
+def _zombie(pid: int) -> bool:
+    """``pid`` has ended and waits for its parent to notice (Linux): it holds nothing any more."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def alive(entry: dict) -> bool:
+    """The process that wrote ``entry`` runs still, or the run it belongs to does (an xdist
+    worker's leases are the run's until its main process has released them)."""
     if entry.get("host") != socket.gethostname():
         return True  # another machine's run: not ours to judge
+    main = entry.get("main")
+    return _running(entry) or (isinstance(main, dict) and _running({**main, "host": entry.get("host")}))
+
+
+def _running(entry: dict) -> bool:
     pid = int(entry.get("pid", 0))
     try:
         os.kill(pid, 0)
@@ -35,6 +50,8 @@ def alive(entry: dict) -> bool:
         return False
     except PermissionError:
         pass
+    if _zombie(pid):
+        return False
     started = entry.get("process_start")
     return started is None or _process_start(pid) in (None, started)
 
@@ -42,13 +59,15 @@ def alive(entry: dict) -> bool:
 class Ledger:
     """This process's leases, rewritten on every change and removed when empty."""
 
-    def __init__(self, folder: Path, backend: str, api_url: str | None) -> None:
+    def __init__(self, folder: Path, backend: str, api_url: str | None, run: str | None = None,
+                 worker: str | None = None, main: dict | None = None) -> None:
         self.folder = folder
         self.path = folder / f"run-{socket.gethostname()}-{os.getpid()}.json"
         self.header = {"pid": os.getpid(), "host": socket.gethostname(), "process_start": _process_start(os.getpid()),
-                       "backend": backend, "api_url": api_url, "started": time.time()}
+                       "backend": backend, "api_url": api_url, "started": time.time(),
+                       "run": run, "worker": worker, "main": main}
         self.devices: dict[str, dict] = {}
-        self.sessions: dict[str, str] = {}
+        self.sessions: dict[str, dict] = {}
 
     def take_device(self, device: Device) -> None:
         self.devices[device.address] = asdict(device)
@@ -58,8 +77,10 @@ class Ledger:
         if self.devices.pop(address, None) is not None:
             self._write()
 
-    def open_session(self, session_id: str, address: str) -> None:
-        self.sessions[session_id] = address
+    def open_session(self, session_id: str, address: str, **test) -> None:
+        # What the test was (node id, user flow, folder, artifacts) lets the main process close
+        # the capture of a worker that crashed.
+        self.sessions[session_id] = {"address": address, **test}
         self._write()
 
     def close_session(self, session_id: str) -> None:
@@ -72,6 +93,40 @@ class Ledger:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, json.dumps({**self.header, "devices": self.devices, "sessions": self.sessions}))
+
+
+def process_info() -> dict:
+    """This process, as a ledger names it (an xdist worker's ledger names its run's main process)."""
+    return {"pid": os.getpid(), "process_start": _process_start(os.getpid())}
+
+
+def of_run(folder: Path, run: str, worker: str | None = None) -> list[tuple[Path, dict]]:
+    """The ledgers this run's processes wrote (one worker's, when ``worker`` is given)."""
+    found = []
+    for path in sorted(folder.glob("run-*.json")) if folder.is_dir() else ():
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if entry.get("run") == run and (worker is None or entry.get("worker") == worker):
+            found.append((path, entry))
+    return found
+
+
+def forget(path: Path, devices=(), sessions=()) -> None:
+    """Drop what has been released from another process's ledger (the main process, for its workers)."""
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    for address in devices:
+        entry.get("devices", {}).pop(address, None)
+    for session_id in sessions:
+        entry.get("sessions", {}).pop(session_id, None)
+    if entry.get("devices") or entry.get("sessions"):
+        write_atomic(path, json.dumps(entry))
+    else:
+        path.unlink(missing_ok=True)
 
 
 def stale(folder: Path) -> list[tuple[Path, dict]]:

@@ -61,6 +61,9 @@ class Annotation:
 
 class Backend(Protocol):
     name: str
+    # True when a device's lock belongs to the account rather than to the process that took it
+    # (optional, False when absent): the run then locks each device once for all its processes.
+    account_locks: bool
 
     def devices(self) -> dict[str, Device]: ...
     def lock(self, device: Device) -> None: ...

@@ -24,6 +24,9 @@ def _platform(raw: dict) -> str:
 
 class HeadSpinBackend:
     name = "headspin"
+    # A lock is the account's, not the process's: every xdist worker of a run may use a device
+    # another one locked (one test at a time, through the device pool).
+    account_locks = True
 
     def __init__(self, settings) -> None:
         self.settings = settings

@@ -1,0 +1,124 @@
+"""Closing the captures of an xdist worker that died in the middle of a test.
+
+A worker can die with a capture open: a crash, ``os._exit``, pytest-timeout's ``thread``
+method. The kernel gives its device back to the pool at once; the main process learns of the
+death from xdist (``pytest_testnodedown`` with an error) and closes what the worker's lease
+ledger says it had open: it stops the capture, marks the session Failed on its user flow with
+the measurements the worker's journal kept, and downloads the artifacts, so that the test
+that crashed has its evidence like any other failed test.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from . import contents, outcome
+from .backends.base import Annotation, BackendError
+from .leases import forget, of_run
+from .spool import transient
+
+
+def dead_worker_sessions(leases: Path, run: str, worker: str) -> list[tuple[Path, str, dict]]:
+    """(ledger, session id, what the ledger says of it) for the captures a dead worker left open."""
+    found = []
+    for path, entry in of_run(leases, run, worker):  # xdist never reuses a worker's name in a run
+        for session_id, info in entry.get("sessions", {}).items():
+            found.append((path, session_id, info if isinstance(info, dict) else {"address": info}))
+    return found
+
+
+def _journal(journals: Path, session_id: str) -> tuple[Path | None, dict, list[dict]]:
+    for path in journals.glob(f"*-{session_id}.jsonl") if journals.is_dir() else ():
+        try:
+            lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        except (OSError, ValueError):
+            continue
+        if lines:
+            return path, lines[0], lines[1:]
+    return None, {}, []
+
+
+def close_session(backend, settings, spool, service_url: str | None, ledger: Path, session_id: str, info: dict,
+                  message: str) -> dict:
+    """Close one capture a dead worker left open; returns its record (never raises)."""
+    journal, header, measurements = _journal(settings.store_dir / "journal", session_id)
+    nodeid = info.get("nodeid") or header.get("nodeid") or f"(a test on {info.get('address')})"
+    userflow = info.get("userflow") or header.get("userflow")
+    record = {
+        "nodeid": nodeid, "backend": backend.name, "session_id": session_id,
+        "device_address": info.get("address"), "userflow": userflow,
+        "status": outcome.FAILED, "status_message": message, "url": None,
+        "artifacts": {}, "artifact_details": {}, "artifact_bytes": 0, "measurements": measurements,
+        "measurements_uploaded": False, "problems": [], "attempt": 1, "final": True,
+    }
+    problems = record["problems"]
+
+    def step(label, action, spool_as=None) -> bool:
+        try:
+            action()
+            return True
+        except Exception as exc:  # noqa: BLE001 - reported in the record
+            if spool_as is not None and transient(exc):
+                try:
+                    spool.put(spool_as[0], backend.name, service_url, **spool_as[1])
+                    problems.append(f"{label}: {exc}; kept in the spool for a later run")
+                    return False
+                except OSError as spool_error:
+                    problems.append(f"cannot write the spool: {spool_error}")
+            problems.append(str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}")
+            return False
+
+    try:
+        record["url"] = backend.session_url(session_id)
+    except Exception:  # noqa: BLE001
+        pass
+    stopped = step("stop capture", lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
+    if stopped:
+        forget(ledger, sessions=[session_id])
+    tags = {"outcome": "failed"}
+    if settings.build_id:
+        tags["build"] = settings.build_id
+    step("name the session", lambda: backend.annotate(session_id, Annotation(nodeid, "", tags)))
+    if userflow:
+        step("set the user flow status", lambda: backend.report_status(
+            session_id, userflow, None, outcome.FAILED, message),
+            spool_as=("status", dict(session_id=session_id, userflow=userflow, description=None,
+                                     status=outcome.FAILED, message=message)))
+        if measurements:
+            record["measurements_uploaded"] = step(
+                "upload measurements", lambda: backend.upload_measurements(session_id, userflow, measurements),
+                spool_as=("measurements", dict(session_id=session_id, userflow=userflow, measurements=measurements)))
+    if journal is not None:
+        journal.unlink(missing_ok=True)  # delivered or spooled: the next run must not mark it Excluded
+    folder = Path(info["folder"]) if info.get("folder") else None
+    if settings.download == "off":
+        return record
+    if not stopped or folder is None:
+        problems.append("artifacts not downloaded: " + ("the capture did not complete" if not stopped
+                                                        else "the worker left no folder for them"))
+        return record
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problems.append(f"cannot create {folder}: {exc}")
+        return record
+    for ext in info.get("artifacts", settings.artifacts):
+        dest = folder / f"session.{ext}"
+
+        def fetch(ext=ext, dest=dest):
+            size = backend.download(session_id, ext, dest)
+            if size is not None:
+                record["artifact_bytes"] += size
+                record["artifacts"][ext] = str(dest.resolve())
+                record["artifact_details"][ext] = details = contents.describe(ext, dest)
+                empty = contents.emptiness(ext, details, sent_traffic=False)
+                if empty:
+                    problems.append(f"session.{ext} {empty}")
+
+        step(f"download {ext}", fetch)
+    try:
+        backend.discard(session_id)
+    except Exception:  # noqa: BLE001
+        pass
+    return record
