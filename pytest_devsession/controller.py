@@ -35,6 +35,7 @@ from .pool import folder_for as pool_folder
 from .reporting import html as html_report
 from .reporting import junit, manifest, summary
 from .spool import Spool, transient
+from .workers import xdist_workers
 
 
 class DevSessionWarning(UserWarning):
@@ -791,25 +792,6 @@ def deferred_signals():
             signal.signal(sig, handler)
     if received:
         raise KeyboardInterrupt("SIGTERM" if received[0] == signal.SIGTERM else "")
-
-
-def xdist_workers(config: pytest.Config) -> tuple[int, str] | None:
-    """How many workers xdist will really start in this run, and the options that say so."""
-    if not config.pluginmanager.has_plugin("xdist") or getattr(config.option, "dist", "no") == "no":
-        return None
-    if getattr(config.option, "collectonly", False) or not getattr(config.option, "tx", None):
-        return None
-    count = 0
-    for spec in config.option.tx:  # "3*popen" is three workers, as xdist reads it
-        times, star, _ = spec.partition("*")
-        count += int(times) if star and times.isdigit() else 1
-    numprocesses = getattr(config.option, "numprocesses", None)
-    if numprocesses:
-        maxprocesses = getattr(config.option, "maxprocesses", None)
-        how = f"-n {numprocesses}" + (f" --maxprocesses {maxprocesses}" if maxprocesses else "")
-    else:
-        how = " ".join(f"--tx {spec}" for spec in config.option.tx)
-    return count, how
 
 
 def _warn(message: str) -> None:

@@ -25,6 +25,7 @@ from urllib3.util.retry import Retry
 from ..backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                              DeviceUnavailable)
 from ..files import write_atomic
+from ..workers import process_count
 from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, error_words, is_window
 from .store import Store
 
@@ -56,7 +57,7 @@ class LocalBackend:
 
     def __init__(self, settings, config=None) -> None:
         self.settings = settings
-        self.workers = _workers(config)
+        self.workers = process_count(config)
         self.store = Store(settings.store_dir / "store.sqlite3")
         self.http = requests.Session()
         self.http.trust_env = False
@@ -421,15 +422,3 @@ class LocalBackend:
         if self.external is not None:
             self.external.close()  # delete our sessions, give the user's their flags back
         self.http.close()
-
-
-def _workers(config) -> int:
-    """How many processes run tests at once: xdist workers, or 1."""
-    if config is None:
-        return 1
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
-        return int(workerinput.get("workercount", 1))
-    if getattr(config.option, "dist", "no") != "no":
-        return max(int(getattr(config.option, "numprocesses", 0) or 0), 1)
-    return 1

@@ -24,7 +24,7 @@ def test_after(devsession):
 
 
 # pytest-timeout's thread method ends the whole process at a timeout (its design): the fault matrix
-# covers that run; under xdist the crashed worker's device is item 3 of the plugins issue, not built yet.
+# covers that run; under xdist the main process closes the dead worker's capture (test_xdist_devices.py).
 @pytest.mark.parametrize("extra", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_per_test_timeout_measures_the_test_not_the_capture_bookkeeping(
         pytester, devsession_run, headspin_emulator, extra):
