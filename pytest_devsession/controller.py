@@ -168,9 +168,13 @@ class Controller:
                   and options.device and options.device not in self.known]
         if pinned:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(pinned))
-        if self.service_url or self.settings.backend == "headspin":
+        # HeadSpin's locks and sessions, and an external capture server's, outlive this process: a
+        # run that dies leaves them to the next. The embedded server's end with it; an xdist worker
+        # keeps a ledger all the same, so that the main process knows what a crashed worker ran.
+        outlives = bool(self.service_url or self.settings.backend == "headspin")
+        if outlives or self.is_worker:
             self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url,
-                                 run=self.run_id, worker=self.worker_id, main=self.main_process)
+                                 run=self.run_id, worker=self.worker_id, main=self.main_process, outlives=outlives)
         if pool_available():
             self.pool = Pool(pool_folder(self.settings.store_dir, backend.name, self.service_url),
                              self.run_id, self.worker_id)
@@ -272,7 +276,7 @@ class Controller:
             evidence = [f"capture session {record['session_id']}: {record.get('url') or 'no link'}"]
             evidence += [f"{name}: {path}" for name, path in record["artifacts"].items()]
             evidence += [f"problem: {problem}" for problem in record["problems"]]
-            report.longrepr += "\n\npytest-devsession closed the test's capture:\n  " + "\n  ".join(evidence)
+            report.longrepr += "\n\npytest-devsession, the crashed test's capture:\n  " + "\n  ".join(evidence)
         lines = junit.attachment_lines(record)
         if lines:
             report.sections.append(("Captured stdout devsession", lines))
@@ -463,7 +467,7 @@ class Controller:
         environment = self.backend.session_environment(session_id)
         handle.proxy_url, handle.ca_cert_path = environment.get("proxy_url"), environment.get("ca_cert_path")
         handle._backend = self.backend
-        if handle.userflow:
+        if handle.userflow or self.is_worker:  # a worker's crash must not take its measurements along
             handle._journal = Journal(self.settings.store_dir / "journal", {
                 "session_id": session_id, "nodeid": item.nodeid, "userflow": handle.userflow,
                 "backend": self.backend.name, "api_url": self.service_url,

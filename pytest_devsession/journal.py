@@ -52,6 +52,11 @@ def spool_orphans(folder: Path, spool, backend: str, api_url: str | None, status
     for path, header, measurements in orphans(folder):
         if header.get("backend") != backend or header.get("api_url") != api_url:
             continue
+        if not header.get("userflow"):  # nowhere to upload them: the killed run's manifest never had them
+            path.unlink(missing_ok=True)
+            lines.append(f"{len(measurements)} measurement(s) of {header.get('nodeid')} from process "
+                         f"{header.get('pid')}, which was killed, had no user flow to go to: dropped")
+            continue
         common = dict(session_id=header["session_id"], userflow=header["userflow"])
         spool.put("status", backend, api_url, description=None, status=status,
                   message=f"the run ended before the test finished (process {header.get('pid')} was killed)", **common)

@@ -60,12 +60,12 @@ class Ledger:
     """This process's leases, rewritten on every change and removed when empty."""
 
     def __init__(self, folder: Path, backend: str, api_url: str | None, run: str | None = None,
-                 worker: str | None = None, main: dict | None = None) -> None:
+                 worker: str | None = None, main: dict | None = None, outlives: bool = True) -> None:
         self.folder = folder
         self.path = folder / f"run-{socket.gethostname()}-{os.getpid()}.json"
         self.header = {"pid": os.getpid(), "host": socket.gethostname(), "process_start": _process_start(os.getpid()),
                        "backend": backend, "api_url": api_url, "started": time.time(),
-                       "run": run, "worker": worker, "main": main}
+                       "run": run, "worker": worker, "main": main, "outlives": outlives}
         self.devices: dict[str, dict] = {}
         self.sessions: dict[str, dict] = {}
 
@@ -146,6 +146,9 @@ def release_stale(folder: Path, backend, api_url: str | None, deadline_seconds: 
     """Release what dead runs of the same service held; returns one line per ledger."""
     lines = []
     for path, entry in stale(folder):
+        if entry.get("outlives") is False:  # its captures and device holds ended with the process
+            path.unlink(missing_ok=True)
+            continue
         if entry.get("backend") != backend.name or entry.get("api_url") != api_url:
             lines.append(f"left alone: leases of ended process {entry.get('pid')} on another service "
                          f"({entry.get('backend')} at {entry.get('api_url')}): {path}")

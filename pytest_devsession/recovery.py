@@ -20,11 +20,15 @@ from .spool import transient
 
 
 def dead_worker_sessions(leases: Path, run: str, worker: str) -> list[tuple[Path, str, dict]]:
-    """(ledger, session id, what the ledger says of it) for the captures a dead worker left open."""
+    """(ledger, session id, what the ledger says of it) for the captures a dead worker left open;
+    ``info["outlives"]`` is False when the capture ran inside the worker and ended with it."""
     found = []
     for path, entry in of_run(leases, run, worker):  # xdist never reuses a worker's name in a run
         for session_id, info in entry.get("sessions", {}).items():
-            found.append((path, session_id, info if isinstance(info, dict) else {"address": info}))
+            info = info if isinstance(info, dict) else {"address": info}
+            found.append((path, session_id, {**info, "outlives": entry.get("outlives", True)}))
+        if entry.get("outlives") is False:
+            path.unlink(missing_ok=True)  # nothing of it is left to release
     return found
 
 
@@ -69,17 +73,23 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
             problems.append(str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}")
             return False
 
-    try:
-        record["url"] = backend.session_url(session_id)
-    except Exception:  # noqa: BLE001
-        pass
-    stopped = step("stop capture", lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
-    if stopped:
-        forget(ledger, sessions=[session_id])
-    tags = {"outcome": "failed"}
-    if settings.build_id:
-        tags["build"] = settings.build_id
-    step("name the session", lambda: backend.annotate(session_id, Annotation(nodeid, "", tags)))
+    outlives = info.get("outlives", True)
+    if outlives:
+        try:
+            record["url"] = backend.session_url(session_id)
+        except Exception:  # noqa: BLE001
+            pass
+        stopped = step("stop capture",
+                       lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
+        if stopped:
+            forget(ledger, sessions=[session_id])
+        tags = {"outcome": "failed"}
+        if settings.build_id:
+            tags["build"] = settings.build_id
+        step("name the session", lambda: backend.annotate(session_id, Annotation(nodeid, "", tags)))
+    else:
+        stopped = False
+        problems.append("no artifacts: the capture ran inside the worker and ended with it")
     if userflow:
         step("set the user flow status", lambda: backend.report_status(
             session_id, userflow, None, outcome.FAILED, message),
@@ -92,7 +102,7 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
     if journal is not None:
         journal.unlink(missing_ok=True)  # delivered or spooled: the next run must not mark it Excluded
     folder = Path(info["folder"]) if info.get("folder") else None
-    if settings.download == "off":
+    if settings.download == "off" or not outlives:
         return record
     if not stopped or folder is None:
         problems.append("artifacts not downloaded: " + ("the capture did not complete" if not stopped

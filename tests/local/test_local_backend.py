@@ -183,6 +183,32 @@ def test_node_ids_that_sanitize_alike_get_folders_of_their_own_across_workers(py
     assert not (root / ".devsession-claims").exists()  # the run's claims go with it
 
 
+def test_a_crashed_worker_is_in_the_manifest_with_its_measurements_and_what_was_lost(pytester, local_run):
+    pytester.makepyfile(test_crash='''
+        import os, pytest
+
+        def test_crash(devsession):
+            devsession.measure("before the crash", 1)
+            os._exit(3)
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_after(devsession, n):
+            pass
+        ''')
+    result, manifest = local_run("-n", "2")
+    result.assert_outcomes(passed=4, failed=1)
+    out = "\n".join(result.outlines)
+    assert "INTERNALERROR" not in out
+    (crashed,) = [e for e in manifest["sessions"] if e["nodeid"] == "test_crash.py::test_crash"]
+    assert crashed["status"] == "Failed" and "crashed while running the test" in crashed["status_message"]
+    assert crashed["measurements"] == [{"key": "before the crash", "value": 1, "units": None, "type": None}]
+    # The embedded capture lived in the worker: what it lost is said, not left out.
+    assert crashed["problems"] == ["no artifacts: the capture ran inside the worker and ended with it"]
+    assert "test_crash.py::test_crash: no artifacts: the capture ran inside the worker" in out
+    assert len(manifest["sessions"]) == 5
+    assert not list((pytester.path / ".devsession" / "leases").glob("*.json"))
+
+
 def test_local_url_drives_another_server(pytester, local_run, monkeypatch):
     import socket
     import subprocess
