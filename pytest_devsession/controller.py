@@ -48,12 +48,24 @@ class CaptureState:
     device: Device
     folder: Path
     options: markers.MarkerOptions
+    closed: bool = False  # capture stopped and artifacts downloaded (or given up)
     finished: bool = False  # status and measurements delivered or spooled
+
+
+@dataclass
+class Attempt:
+    """One attempt of a test whose capture is closed and whose verdict waits for its teardown report."""
+    item: pytest.Item
+    record: dict
+    reports: list
+    state: CaptureState | None
+    handle: DevSession | None
 
 
 options_key = pytest.StashKey[markers.MarkerOptions]()
 state_key = pytest.StashKey[CaptureState]()
-reports_key = pytest.StashKey[list]()
+reports_key = pytest.StashKey[list]()  # the reports of the test's current attempt
+earlier_key = pytest.StashKey[list]()  # earlier attempts that pytest-rerunfailures reran
 taken_key = pytest.StashKey[str]()  # the pool device this test holds
 
 
@@ -96,6 +108,9 @@ class Controller:
         self.manifest_path: Path | None = None
         self.notes: list[str] = []
         self.late_records: list[dict] = []  # closed without a teardown report (an interrupted run)
+        # Attempts whose capture is closed and whose verdict waits for their teardown report:
+        # only then is it known whether pytest-rerunfailures runs the test again.
+        self.pending: dict[str, Attempt] = {}
         self.uncertain: set[str] = set()  # devices where a create may have opened a session we never heard of
         self.spool = Spool(settings.store_dir / "spool")
         # HeadSpin's locks and sessions outlive this process; the embedded local server does not.
@@ -317,6 +332,8 @@ class Controller:
         A second Ctrl-C while this runs is noted, not obeyed: leaving now would
         leave the device locked for everyone else.
         """
+        for nodeid in list(self.pending):  # closed, but their teardown report never came
+            self._keep(self._deliver(nodeid))
         if self.backend is None:
             return
         if not (self.open or self.locked or (self.pool is not None and self.pool.held)):
@@ -420,15 +437,19 @@ class Controller:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        # The same item can run again (reruns): start from a clean slate.
+        # One protocol runs every attempt of a test (pytest-rerunfailures loops inside it).
         item.stash[reports_key] = []
-        item.stash[handle_key] = DevSession(nodeid=item.nodeid)
-        if state_key in item.stash:
-            del item.stash[state_key]
+        item.stash[earlier_key] = []
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         # A plain implementation: it runs after the skip marks (tryfirst) and
         # before the test's fixtures, so skipped tests open no capture.
+        # Each attempt (pytest-rerunfailures runs a failed test again) has its own
+        # session, measurements and report properties.
+        item.stash[handle_key] = DevSession(nodeid=item.nodeid)
+        if state_key in item.stash:
+            del item.stash[state_key]
+        item.user_properties[:] = [p for p in item.user_properties if not junit.is_ours(p)]
         options = self._options(item)
         handle = item.stash[handle_key]
         handle.userflow = options.userflow or self.settings.userflow
@@ -590,6 +611,9 @@ class Controller:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call):
         report = yield
+        if report.when == "setup":  # an attempt begins
+            item.stash[reports_key] = []
+        # The same objects pytest-rerunfailures marks "rerun" before it logs them.
         item.stash.setdefault(reports_key, []).append(report)
         if report.when == "teardown":
             # The test is over: a per-test timeout (pytest-timeout) measures the test, not the stop,
@@ -598,9 +622,7 @@ class Controller:
             try:
                 if cancel_timer is not None:
                     cancel_timer(item=item)
-                record = self.finish(item)
-                if record is not None:
-                    self._attach(item, report, record)
+                self.finish(item)
             # pytest.fail() (pytest-timeout's own timeout among them) is no Exception: caught as well,
             # a failure of ours never changes the outcome or aborts the run.
             except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001
@@ -610,19 +632,42 @@ class Controller:
                 self._give_back(item)  # the capture is closed: the device is free for any process
         return report
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report) -> None:
+        # tryfirst: the verdict is on the report before xdist sends it on and junitxml reads it.
         self.tested = True
+        if report.when == "teardown" and report.nodeid in self.pending:
+            self._deliver(report.nodeid, report)
         record = getattr(report, "devsession", None)
         if report.when == "teardown" and record:
             self.records.append(record)
 
-    def finish(self, item: pytest.Item, interrupted: bool = False) -> dict | None:
-        """Close the test's capture and deliver its results; never raises for a service's failure.
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        # The attempt ended without a teardown report in the log (pytest-rerunfailures before
+        # 16 leaves it out for an attempt it reruns): give the verdict all the same.
+        if nodeid in self.pending:
+            self._keep(self._deliver(nodeid))
 
-        ``interrupted``: the run is ending before the test's teardown report; its
-        artifacts are not downloaded, so that Ctrl-C stays quick.
+    def _keep(self, record: dict | None) -> None:
+        """A record that no report carries: it reaches the manifest here (through the main process)."""
+        if record is not None:
+            self.records.append(record)
+            self.late_records.append(record)
+
+    def finish(self, item: pytest.Item, interrupted: bool = False) -> dict | None:
+        """Close the test's capture: stop it and download its artifacts; never raises for a service's failure.
+
+        The verdict (name, status, measurements) follows with the attempt's teardown
+        report (``_deliver``): only then is it known whether pytest-rerunfailures runs
+        the test again. ``interrupted``: the run is ending before the test's teardown
+        report; the verdict follows at once, and artifacts are not downloaded, so that
+        Ctrl-C stays quick.
         """
+        if item.nodeid in self.pending:  # an earlier attempt's verdict never came: give it first
+            self._keep(self._deliver(item.nodeid))
         state = item.stash.get(state_key, None)
+        if state is not None and state.closed:
+            return None  # an earlier attempt's, closed already
         handle = item.stash.get(handle_key, None)
         measurements = list(handle.measurements) if handle else []
         if state is None and not measurements:
@@ -641,69 +686,87 @@ class Controller:
             "url": handle.url if handle else None,
             "artifacts": {}, "artifact_details": {}, "artifact_bytes": 0, "measurements": measurements,
             "measurements_uploaded": False, "problems": [],
+            # pytest-rerunfailures counts attempts on the item, from 1.
+            "attempt": getattr(item, "execution_count", None) or 1, "final": True,
         }
+        # Pending from here: an interruption while closing still leaves a verdict to give.
+        self.pending[item.nodeid] = Attempt(item, record, reports, state, handle)
         if state is not None:
+            state.closed = True
             try:
                 self._close_capture(item, state, record, download=not interrupted)
+            finally:
+                self.backend.discard(state.session_id)
+        if interrupted:
+            self._deliver(item.nodeid)
+        return record
+
+    def _deliver(self, nodeid: str, report=None) -> dict:
+        """Give a closed attempt its verdict and, with its teardown report, put the record on that report.
+
+        An attempt that pytest-rerunfailures reran joins its user flow as Excluded,
+        not Failed: the test's outcome is its final attempt's.
+        """
+        attempt = self.pending.pop(nodeid)
+        item, record, state, handle = attempt.item, attempt.record, attempt.state, attempt.handle
+        try:
+            if any(r.outcome == "rerun" for r in attempt.reports):
+                reruns = _reruns_allowed(item)
+                record["status"], record["final"] = outcome.EXCLUDED, False
+                record["status_message"] = (f"rerun {record['attempt']}{f' of {reruns}' if reruns else ''}: "
+                                            f"{record['status_message'] or record['status']}")
+                if record["session_id"]:
+                    item.stash.setdefault(earlier_key, []).append({
+                        name: record[name] for name in ("attempt", "session_id", "url", "status_message", "artifacts")})
+            else:
+                record["earlier_attempts"] = list(item.stash.get(earlier_key, []))
+            if state is not None:
+                self._give_verdict(item, state, record)
                 state.finished = True
                 if handle is not None and handle._journal is not None:
                     handle._journal.close()  # delivered or spooled by now
                     handle._journal = None
-            finally:
-                self.backend.discard(state.session_id)
-        elif measurements:
-            record["problems"].append("measurements not uploaded: the test ran without a capture session")
-        self._hook("session_finished", record["problems"], item=item, record=record)
-        for problem in record["problems"]:
-            _warn(f"pytest-devsession: {item.nodeid}: {problem}")
+            elif record["measurements"]:
+                record["problems"].append("measurements not uploaded: the test ran without a capture session")
+            self._hook("session_finished", record["problems"], item=item, record=record)
+            for problem in record["problems"]:
+                _warn(f"pytest-devsession: {item.nodeid}: {problem}")
+            if report is not None:
+                self._attach(item, report, record)
+        # As after the test: a failure of ours never changes the outcome or aborts the run.
+        except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001
+            _warn(f"pytest-devsession: {item.nodeid}: internal error after the test: {type(exc).__name__}: {exc}")
         return record
 
+    def _step(self, record: dict, label: str, action, spool=None) -> bool:
+        """One request after the test: its failure becomes a problem of the record (spooled when it may pass later)."""
+        problems = record["problems"]
+        try:
+            action()
+            return True
+        except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+            if spool is not None and transient(exc):
+                try:
+                    self.spool.put(spool[0], self.backend.name, self.service_url, **spool[1])
+                    problems.append(f"{_describe(label, exc)}; kept in the spool for a later run")
+                    record["spooled"] = record.get("spooled", 0) + 1
+                    return False
+                except OSError as spool_error:
+                    problems.append(f"cannot write the spool: {spool_error}")
+            problems.append(_describe(label, exc))
+            return False
+
     def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
+        """Stop the capture and download its artifacts (with ``only-on-failure``, a failed attempt's too)."""
         problems = record["problems"]
         handle = item.stash.get(handle_key, None)
         session_id = state.session_id
-
-        def step(label, action, spool=None) -> bool:
-            try:
-                action()
-                return True
-            except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
-                if spool is not None and transient(exc):
-                    try:
-                        self.spool.put(spool[0], self.backend.name, self.service_url, **spool[1])
-                        problems.append(f"{_describe(label, exc)}; kept in the spool for a later run")
-                        record["spooled"] = record.get("spooled", 0) + 1
-                        return False
-                    except OSError as spool_error:
-                        problems.append(f"cannot write the spool: {spool_error}")
-                problems.append(_describe(label, exc))
-                return False
-
         stop_deadline = self.settings.ready_timeout if download else min(self.settings.ready_timeout, 60)
-        stopped = step("stop capture", lambda: self.backend.stop_capture(session_id, time.monotonic() + stop_deadline))
+        stopped = self._step(record, "stop capture",
+                             lambda: self.backend.stop_capture(session_id, time.monotonic() + stop_deadline))
         if stopped:
             self.open.pop(session_id, None)
             self._ledger("close_session", session_id)
-        tags = {"outcome": (record["status"] or "unknown").lower()}
-        if self.settings.build_id:
-            tags["build"] = self.settings.build_id
-        doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
-        step("name the session", lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
-        userflow = record["userflow"]
-        if userflow:
-            description = state.options.userflow_description
-            step("set the user flow status", lambda: self.backend.report_status(
-                session_id, userflow, description, record["status"], record["status_message"]),
-                spool=("status", dict(session_id=session_id, userflow=userflow, description=description,
-                                      status=record["status"], message=record["status_message"])))
-            if record["measurements"]:
-                record["measurements_uploaded"] = step("upload measurements", lambda: self.backend.upload_measurements(
-                    session_id, userflow, record["measurements"]),
-                    spool=("measurements", dict(session_id=session_id, userflow=userflow,
-                                                measurements=record["measurements"])))
-        elif record["measurements"]:
-            problems.append(f"{len(record['measurements'])} measurement(s) not uploaded: the test has no user flow "
-                            "(add @pytest.mark.userflow or --devsession-userflow)")
         mode = self.settings.download
         if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED):
             return
@@ -733,9 +796,35 @@ class Controller:
                     if empty:
                         problems.append(f"session.{ext} {empty}")
 
-            step(f"download {ext}", fetch)
+            self._step(record, f"download {ext}", fetch)
         if record["artifacts"]:
             self._hook("artifacts_collected", problems, item=item, record=record, artifacts=dict(record["artifacts"]))
+
+    def _give_verdict(self, item: pytest.Item, state: CaptureState, record: dict) -> None:
+        """Name and tag the session, set its user flow status, upload its measurements."""
+        session_id = state.session_id
+        tags = {"outcome": (record["status"] or "unknown").lower() if record["final"] else "rerun"}
+        if self.settings.build_id:
+            tags["build"] = self.settings.build_id
+        doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
+        self._step(record, "name the session",
+                   lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
+        userflow = record["userflow"]
+        if userflow:
+            description = state.options.userflow_description
+            self._step(record, "set the user flow status", lambda: self.backend.report_status(
+                session_id, userflow, description, record["status"], record["status_message"]),
+                spool=("status", dict(session_id=session_id, userflow=userflow, description=description,
+                                      status=record["status"], message=record["status_message"])))
+            if record["measurements"]:
+                record["measurements_uploaded"] = self._step(
+                    record, "upload measurements",
+                    lambda: self.backend.upload_measurements(session_id, userflow, record["measurements"]),
+                    spool=("measurements", dict(session_id=session_id, userflow=userflow,
+                                                measurements=record["measurements"])))
+        elif record["measurements"]:
+            record["problems"].append(f"{len(record['measurements'])} measurement(s) not uploaded: the test has no "
+                                      "user flow (add @pytest.mark.userflow or --devsession-userflow)")
 
     def _hook(self, name: str, problems: list, **kwargs) -> None:
         """Call one of our hooks; a plugin's exception there is a problem to report, not a crash."""
@@ -749,17 +838,29 @@ class Controller:
                 _warn(f"pytest-devsession: {message}")
 
     def _attach(self, item: pytest.Item, report, record: dict) -> None:
+        report.devsession = record  # plain data: it reaches the main process and the manifest
+        if not record["final"]:
+            return  # the final attempt's testcase and row link this session
         props = junit.properties(record)
         item.user_properties.extend(props)
         report.user_properties.extend(props)
         lines = junit.attachment_lines(record)
         if lines:
             report.sections.append(("Captured stdout devsession", lines))
-        report.devsession = record
         if self.config.pluginmanager.has_plugin("html"):
             htmlpath = getattr(self.config.option, "htmlpath", None)
             report_dir = Path(htmlpath).resolve().parent if htmlpath else None
             report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
+
+
+def _reruns_allowed(item: pytest.Item) -> int | None:
+    """How many reruns pytest-rerunfailures allows this test (for the message only)."""
+    try:
+        from pytest_rerunfailures import get_reruns_count
+
+        return get_reruns_count(item)
+    except Exception:  # noqa: BLE001 - another version, or another plugin that marks reports "rerun"
+        return None
 
 
 def _sigterm(signum, frame):

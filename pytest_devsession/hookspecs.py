@@ -19,7 +19,9 @@ def pytest_devsession_session_started(item, session_id, device_address):
 def pytest_devsession_session_finished(item, record):
     """The capture of ``item`` stopped and its status is known.
 
-    ``record`` is a plain dict, the same object that goes into manifest.json.
+    ``record`` is a plain dict, the same object that goes into manifest.json. Under
+    pytest-rerunfailures this is called for every attempt, once it is known whether the
+    attempt runs again: ``record["final"]`` is False (and the status Excluded) for one that does.
     """
 
 

@@ -1,10 +1,11 @@
 """Allure evidence for one session: the link, the artifacts, the measurements and the problems.
 
 Registered (by plugin.py) only when allure-pytest writes results (``--alluredir``).
-Both hooks run inside our teardown ``pytest_runtest_makereport`` wrapper, while
-allure-pytest still holds the test's result open (it closes it in
-``pytest_runtest_logfinish``), so allure's public ``attach``/``dynamic`` calls
-land on that test's result.
+Both hooks run while allure-pytest still holds the test's result open (it closes
+it in ``pytest_runtest_logfinish``): the artifacts in our teardown
+``pytest_runtest_makereport`` wrapper, the link and measurements with the teardown
+report. So allure's public ``attach``/``dynamic`` calls land on that test's result;
+under pytest-rerunfailures each attempt's on that attempt's own result.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class AllureEvidence:
 
     # allure-pytest opens a test's result in its (tryfirst, so outer) protocol wrapper and closes it
     # in pytest_runtest_logfinish or, when the test is interrupted, at the end of that wrapper.
+    # pytest-rerunfailures runs every attempt inside one protocol, each between its own
+    # logstart and logfinish; allure-pytest gives each attempt a result of its own.
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item):
         self.running = item.nodeid
@@ -49,6 +52,10 @@ class AllureEvidence:
         finally:
             self.running = None
 
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running = nodeid
+
+    @pytest.hookimpl(trylast=True)  # after the controller gave a verdict still pending at logfinish
     def pytest_runtest_logfinish(self) -> None:
         self.running = None
 

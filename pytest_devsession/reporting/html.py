@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def extras(record: dict, report_dir: Path | None = None) -> list[dict]:
+    """The session's link, artifacts (the video inline) and measurements; links to earlier attempts."""
     try:
         from pytest_html import extras as ex
     except ImportError:
@@ -29,6 +30,13 @@ def extras(record: dict, report_dir: Path | None = None) -> list[dict]:
             "<table class=\"devsession-measurements\"><tr><th>measurement</th><th>value</th>"
             f"<th>units</th><th>type</th></tr>{rows}</table>"
         ))
+    # Attempts that pytest-rerunfailures reran: their sessions and artifacts, as links only.
+    for earlier in record.get("earlier_attempts", []):
+        label = f"attempt {earlier['attempt']} (rerun)"
+        if earlier.get("url"):
+            items.append(ex.url(earlier["url"], name=f"{label} session"))
+        for name, path in earlier.get("artifacts", {}).items():
+            items.append(ex.url(_relative(path, report_dir), name=f"{label} {name}"))
     return items
 
 

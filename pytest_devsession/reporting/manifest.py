@@ -8,7 +8,8 @@ from pathlib import Path
 from ..files import write_atomic
 
 VERSION = 1
-FIELDS = ("nodeid", "backend", "session_id", "device_address", "userflow", "status", "status_message")
+FIELDS = ("nodeid", "attempt", "final", "backend", "session_id", "device_address", "userflow", "status",
+          "status_message")
 
 
 def entry(record: dict, base: Path) -> dict:
@@ -29,6 +30,7 @@ def entry(record: dict, base: Path) -> dict:
 def write(directory: Path, records: list[dict]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "manifest.json"
-    document = {"version": VERSION, "sessions": [entry(r, directory) for r in sorted(records, key=lambda r: r["nodeid"])]}
+    ordered = sorted(records, key=lambda r: (r["nodeid"], r.get("attempt") or 1))
+    document = {"version": VERSION, "sessions": [entry(r, directory) for r in ordered]}
     write_atomic(path, json.dumps(document, indent=2) + "\n")
     return path
