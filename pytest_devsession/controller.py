@@ -455,6 +455,11 @@ class Controller:
         handle.userflow = options.userflow or self.settings.userflow
         if not self.wants_capture(options):
             return
+        with timeout_paused(item):  # a per-test timeout measures the test, not the capture's start
+            self._open_capture(item, options, handle)
+
+    def _open_capture(self, item: pytest.Item, options: markers.MarkerOptions, handle: DevSession) -> None:
+        """Take a device, lock it once, start the capture and wait until it is ready."""
         address = self._take(item, options.device)
         device = self._lock(address)
         folder = self.folders.take(item.nodeid)
@@ -875,6 +880,29 @@ def _postpone(signum, frame):
 def _describe(label: str, exc: Exception) -> str:
     # A service error already says which request failed.
     return str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}"
+
+
+@contextmanager
+def timeout_paused(item: pytest.Item):
+    """pytest-timeout's timer stopped while the block runs and started afresh after it, so that the
+    test's timeout covers the test alone (waiting for a device or a capture can take longer)."""
+    hook = item.config.hook
+    settings = None
+    if getattr(item, "cancel_timeout", None) is not None and hasattr(hook, "pytest_timeout_set_timer"):
+        try:
+            from pytest_timeout import _get_item_settings
+
+            settings = _get_item_settings(item)
+        except Exception:  # noqa: BLE001 - another version: the timer keeps running, as without us
+            settings = None
+    if settings is None or not settings.timeout or settings.func_only:
+        yield
+        return
+    hook.pytest_timeout_cancel_timer(item=item)
+    try:
+        yield
+    finally:
+        hook.pytest_timeout_set_timer(item=item, settings=settings)
 
 
 @contextmanager

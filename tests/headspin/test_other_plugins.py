@@ -50,3 +50,32 @@ def test_a_per_test_timeout_measures_the_test_not_the_capture_bookkeeping(
     assert all(session.state == "complete" for session in headspin_emulator.sessions.values())
     assert len(headspin_emulator.sessions) == 3
     assert all(device.locked_by is None for device in headspin_emulator.devices.values())
+
+
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_a_per_test_timeout_does_not_count_waiting_for_the_capture_to_start(
+        pytester, devsession_run, headspin_emulator, method):
+    # The capture takes longer to become ready than the whole per-test timeout: only the test may count.
+    headspin_emulator.ready_delay = 1.5
+    pytester.makepyfile(test_suite='''
+        import time
+
+        def test_quick(devsession):
+            time.sleep(0.2)
+
+        def test_slow(devsession):
+            time.sleep(3)
+    ''')
+    run = devsession_run("--timeout", "1", "--timeout-method", method, subprocess=True, reports=False)
+    output = run.output()
+    # thread: the timeout ends the process (pytest-timeout's design), so test_slow is the last test.
+    if method == "signal":
+        run.result.assert_outcomes(passed=1, failed=1)
+    else:
+        # It fired in the test's own sleep, not while the capture was getting ready.
+        assert "+ Timeout +" in output and "in test_slow\n    time.sleep(3)" in output
+        assert "wait_ready" not in output
+    assert "test_suite.py::test_quick PASSED" in output or "test_suite.py ." in output
+    assert "INTERNALERROR" not in output
+    quick = [s for s in headspin_emulator.sessions.values() if s.name == "test_suite.py::test_quick"]
+    assert len(quick) == 1 and quick[0].state == "complete"
