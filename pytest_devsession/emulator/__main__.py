@@ -33,7 +33,28 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds a capture takes to start (default: 0.05)")
     parser.add_argument("--complete-delay", type=float, default=0.05, metavar="S",
                         help="seconds a capture takes to complete after a stop (default: 0.05)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="S",
+                        help="seconds added to every API round trip, like a service far away (default: 0)")
+    parser.add_argument("--bandwidth", type=_amount, default=None, metavar="BYTES",
+                        help="bytes per second of all downloads together, k/M/G decimal suffixes allowed, "
+                             "e.g. 40M (default: unlimited)")
+    parser.add_argument("--video-bytes", type=_amount, default=None, metavar="BYTES",
+                        help="size of a complete capture's video, e.g. 20M (default: a 1 s clip of about 2.5 kB)")
     return parser
+
+
+_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9}
+
+
+def _amount(text: str) -> int:
+    """A whole number of bytes, with an optional decimal k/M/G suffix: 40M is 40,000,000."""
+    number, scale = text.strip(), 1
+    if number[-1:].lower() in _SUFFIXES:
+        number, scale = number[:-1], _SUFFIXES[number[-1].lower()]
+    try:
+        return round(float(number) * scale)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"not a number of bytes: {text!r}") from None
 
 
 def _write_token(path: str, token: str) -> None:
@@ -71,7 +92,8 @@ def main(argv: list | None = None) -> int:
     token = args.token or secrets.token_hex(16)
     try:
         emulator = HeadSpinEmulator(args.host, args.port, token, args.ready_delay, args.complete_delay,
-                                    devices=args.device or None)
+                                    devices=args.device or None, latency=args.latency,
+                                    bandwidth=args.bandwidth, video_bytes=args.video_bytes)
     except ValueError as exc:
         parser.error(str(exc))
     if args.token_file:

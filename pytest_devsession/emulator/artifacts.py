@@ -97,14 +97,39 @@ TRAFFIC = (
 )
 
 
+# The largest video the 32-bit size of the padding box can give.
+MAX_VIDEO_BYTES = 2**32 - 1
+
+
 @functools.cache
-def mp4() -> bytes:
+def _clip() -> bytes:
     return base64.b64decode(MP4_B64)
 
 
+def check_video_bytes(size: int | None) -> None:
+    """ValueError unless ``size`` is None (the clip as it is) or a size ``mp4`` can give."""
+    smallest = len(_clip()) + 8
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int)
+                             or not (size == len(_clip()) or smallest <= size <= MAX_VIDEO_BYTES)):
+        raise ValueError(f"video_bytes must be a whole number of bytes from {smallest} to {MAX_VIDEO_BYTES} "
+                         f"(or None for the {len(_clip())}-byte clip), not {size!r}")
+
+
+@functools.lru_cache(maxsize=2)
+def mp4(size: int | None = None) -> bytes:
+    """The clip, grown to ``size`` bytes by a trailing ``free`` box (players skip it), so that a
+    download is as large as a real capture's video while the file stays playable."""
+    check_video_bytes(size)
+    clip = _clip()
+    if size is None or size == len(clip):
+        return clip
+    padding = size - len(clip)
+    return clip + struct.pack(">I4s", padding, b"free") + bytes(padding - 8)
+
+
 def partial_mp4() -> bytes:
-    """What the service hands out before capture-complete: the head of the file only."""
-    return mp4()[: len(mp4()) // 2]
+    """What the service hands out before capture-complete: the head of the clip only."""
+    return _clip()[: len(_clip()) // 2]
 
 
 def _iso(epoch: float) -> str:
@@ -323,11 +348,13 @@ def jsconsole_log(session_id: str, start: float) -> str:
     return "".join(f"[{_stamp(start + dt, '%Y-%m-%dT%H:%M:%S')}Z] [{level}] {text}\n" for dt, level, text in lines)
 
 
-def render(ext: str, session_id: str, device_address: str, platform: str, start: float, complete: bool) -> bytes:
-    """The bytes of download ``ext`` (a key of CONTENT_TYPES) for one session."""
+def render(ext: str, session_id: str, device_address: str, platform: str, start: float, complete: bool,
+           video_bytes: int | None = None) -> bytes:
+    """The bytes of download ``ext`` (a key of CONTENT_TYPES) for one session; the full video is
+    ``video_bytes`` long (None: the clip as it is)."""
     serial = device_address.split("@", 1)[0]
     if ext == "mp4":
-        return mp4() if complete else partial_mp4()
+        return mp4(video_bytes) if complete else partial_mp4()
     if ext == "har":
         return json.dumps(har(session_id, start), indent=2).encode()
     if ext == "mar":

@@ -63,6 +63,7 @@ class Response:
     content_type: str | None = "application/json"
     headers: dict = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
+    download: bool = False  # an artifact: its body goes out at the emulator's download bandwidth
 
 
 def json_response(obj, status: int = 200, headers: dict | None = None) -> Response:
@@ -355,7 +356,7 @@ def timestamps(org: Org, req: Request) -> Response:
             return drop()
         if step == 1:
             return error_response(502, "Bad Gateway")
-    stamps = session.timestamps()
+    stamps = session.answer_timestamps(org.now())
     if not stamps:
         raise ApiError(404, "No timestamps")
     return json_response(stamps)
@@ -427,11 +428,11 @@ def download(org: Org, req: Request) -> Response:
     device = org.devices.get(session.device_address)
     body = artifacts.render(
         ext, session.session_id, session.device_address, device.platform if device else "android",
-        session.started_at or session.created, complete=session.state == "complete",
+        session.started_at or session.created, complete=session.state == "complete", video_bytes=org.video_bytes,
     )
     session.downloads.append(ext)
     return Response(200, body, artifacts.CONTENT_TYPES[ext],
-                    {"Content-Disposition": f'attachment; filename="{session.session_id}.{ext}"'})
+                    {"Content-Disposition": f'attachment; filename="{session.session_id}.{ext}"'}, download=True)
 
 
 # ---------------------------------------------------------------- user flows

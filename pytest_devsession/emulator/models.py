@@ -121,6 +121,9 @@ class CaptureSession:
     completed_at: float | None = None
     stop_requested_at: float | None = None
     complete_at: float | None = None
+    # When a timestamps answer first showed the capture started / complete: how late a client noticed.
+    ready_seen_at: float | None = None
+    complete_seen_at: float | None = None
     downloads: list = field(default_factory=list)
     flaky_polls: int = 0
     seq: int = 0
@@ -153,6 +156,16 @@ class CaptureSession:
         ):
             if value is not None:
                 stamps[key] = round(value, 3)
+        return stamps
+
+    def answer_timestamps(self, now: float) -> dict:
+        """``timestamps()`` as answered to a client at ``now``, which is remembered as the moment the
+        client could first see the start (``ready_seen_at``) and the completion (``complete_seen_at``)."""
+        stamps = self.timestamps()
+        if "capture-started" in stamps and self.ready_seen_at is None:
+            self.ready_seen_at = now
+        if "capture-complete" in stamps and self.complete_seen_at is None:
+            self.complete_seen_at = now
         return stamps
 
     def has_tag(self, key: str, value: str) -> bool:
@@ -255,14 +268,15 @@ class Org:
     """Everything the emulated service knows. Guard every call with ``self.lock``."""
 
     def __init__(self, clock: Callable[[], float] = time.time, ready_delay: float = 0.05,
-                 complete_delay: float = 0.05, devices=DEFAULT_DEVICES):
+                 complete_delay: float = 0.05, devices=DEFAULT_DEVICES, video_bytes: int | None = None):
         self.lock = threading.RLock()
         self.clock = clock
-        self._defaults = (ready_delay, complete_delay, tuple(devices))
+        self._defaults = (ready_delay, complete_delay, video_bytes, tuple(devices))
         self.reset()
 
     def reset(self) -> None:
-        self.ready_delay, self.complete_delay, devices = self._defaults
+        # video_bytes: the size of a complete capture's video download (None: the 1 s clip as it is).
+        self.ready_delay, self.complete_delay, self.video_bytes, devices = self._defaults
         self.devices: dict[str, Device] = {}
         self.sessions: dict[str, CaptureSession] = {}
         self.userflows: dict[str, UserFlow] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 import socket
@@ -14,7 +15,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import routes
+from . import artifacts, routes
 from .handlers import Request, Response, error_response, json_response, waterfall_page
 from .models import DEFAULT_DEVICES, ApiError, Fault, Org, parse_device
 
@@ -39,6 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         emulator: HeadSpinEmulator = self.server.emulator
+        emulator._travel()  # the request's way to the service
         split = urlsplit(self.path)
         path = unquote(split.path)
         api_path = path[3:] if path.startswith("/v0/") else None
@@ -95,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _finish(self, emulator: HeadSpinEmulator, response: Response) -> None:
+        emulator._travel()  # the answer's way back
         emulator._log_request(self.command, self.path, None if response.drop else response.status)
         if response.drop:
             self.close_connection = True
@@ -111,12 +114,49 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
-                view = memoryview(response.body)
-                for start in range(0, len(view), 64 * 1024):
-                    self.wfile.write(view[start:start + 64 * 1024])
+                self._write_body(emulator, response)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _write_body(self, emulator: HeadSpinEmulator, response: Response) -> None:
+        view = memoryview(response.body)
+        rate = emulator.bandwidth if response.download else None
+        # About a hundred writes a second when paced, so that the stream flows rather than jumps.
+        step = 64 * 1024 if rate is None else max(1024, min(64 * 1024, int(rate / 100)))
+        for start in range(0, len(view), step):
+            chunk = view[start:start + step]
+            if rate is not None:
+                emulator._link.take(len(chunk), rate)
+            self.wfile.write(chunk)
+
+
+class _Link:
+    """The one download link: chunks of every download in flight share its bytes per second."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free_at = 0.0
+
+    def take(self, size: int, rate: float) -> None:
+        """Wait until ``size`` bytes have gone through the link after everything queued before them."""
+        with self._lock:
+            self._free_at = max(time.monotonic(), self._free_at) + size / rate
+            done = self._free_at
+        time.sleep(max(0.0, done - time.monotonic()))
+
+
+def _check_latency(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"latency must be a number of seconds, 0 or more, not {value!r}")
+    return float(value)
+
+
+def _check_bandwidth(value) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not 0 < value < math.inf):
+        raise ValueError(f"bandwidth must be a number of bytes per second above 0 (or None: unlimited), not {value!r}")
+    return None if value is None else float(value)
 
 
 def _fault_response(fault: Fault) -> Response:
@@ -188,17 +228,27 @@ class HeadSpinEmulator:
     seconds, then "active"; after a stop it is "stopping" for ``complete_delay``
     seconds, then "complete". ``devices`` (addresses ``serial@host[:platform]``)
     replaces the default devices; ``clock`` replaces ``time.time``.
+
+    Like a cloud service far away: ``latency`` seconds are added to every round trip
+    (half on the way in, half on the way out), downloads stream at ``bandwidth`` bytes
+    per second shared by all of them (None: as fast as loopback goes), and a complete
+    capture's video is ``video_bytes`` long (None: a 1 s clip of about 2.5 kB).
     """
 
     DEFAULT_DEVICES = [f"{serial}@{host}" for serial, host, _platform in DEFAULT_DEVICES]
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                 ready_delay: float = 0.05, complete_delay: float = 0.05, *, devices=None, clock=None):
+                 ready_delay: float = 0.05, complete_delay: float = 0.05, *, devices=None, clock=None,
+                 latency: float = 0.0, bandwidth: float | None = None, video_bytes: int | None = None):
         self.host = host
         self.port = port
         self.token = token or secrets.token_hex(16)
         specs = DEFAULT_DEVICES if devices is None else [parse_device(d) for d in devices]
-        self._org = Org(clock or time.time, ready_delay, complete_delay, specs)
+        artifacts.check_video_bytes(video_bytes)
+        self._org = Org(clock or time.time, ready_delay, complete_delay, specs, video_bytes)
+        self._network = (_check_latency(latency), _check_bandwidth(bandwidth))
+        self._latency, self._bandwidth = self._network
+        self._link = _Link()
         self._requests: list = []
         self._requests_lock = threading.Lock()
         self._server: _Server | None = None
@@ -257,9 +307,11 @@ class HeadSpinEmulator:
     # state, for tests
 
     def reset(self) -> None:
-        """Back to the start: default devices, no sessions, flows, faults or logged requests."""
+        """Back to the start: the devices and settings it was made with; no sessions, flows, faults or
+        logged requests."""
         with self._org.lock:
             self._org.reset()
+        self._latency, self._bandwidth = self._network
         with self._requests_lock:
             self._requests.clear()
 
@@ -280,6 +332,35 @@ class HeadSpinEmulator:
     def complete_delay(self, value: float) -> None:
         with self._org.lock:
             self._org.complete_delay = value
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every round trip."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._latency = _check_latency(value)
+
+    @property
+    def bandwidth(self) -> float | None:
+        """Bytes per second of all downloads together; None: unlimited."""
+        return self._bandwidth
+
+    @bandwidth.setter
+    def bandwidth(self, value: float | None) -> None:
+        self._bandwidth = _check_bandwidth(value)
+
+    @property
+    def video_bytes(self) -> int | None:
+        """Size of a complete capture's video download; None: the 1 s clip as it is."""
+        return self._org.video_bytes
+
+    @video_bytes.setter
+    def video_bytes(self, value: int | None) -> None:
+        artifacts.check_video_bytes(value)
+        with self._org.lock:
+            self._org.video_bytes = value
 
     @property
     def flaky_capture_setup(self) -> bool:
@@ -332,6 +413,10 @@ class HeadSpinEmulator:
     def _org_call(self, func, *args):
         with self._org.lock:
             return func(*args)
+
+    def _travel(self) -> None:
+        if self._latency:
+            time.sleep(self._latency / 2)
 
     def _authorized(self, header: str) -> bool:
         scheme, _, credentials = header.partition(" ")
