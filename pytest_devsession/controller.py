@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from . import contents, markers, outcome, recovery
+from .background import Background
 from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
                             DeviceUnavailable)
 from .folders import Folders
@@ -113,6 +114,13 @@ class Controller:
         self.pending: dict[str, Attempt] = {}
         self.uncertain: set[str] = set()  # devices where a create may have opened a session we never heard of
         self.spool = Spool(settings.store_dir / "spool")
+        # Naming, status, measurements and downloads, while the next test runs (background.py).
+        self.background = Background(settings.background)
+        self.closing: dict[int, list] = {}  # id(record) -> [jobs still running, item, record]
+        self._closing_lock = threading.Lock()
+        self.placeholders: dict[str, dict] = {}  # session id -> its pytest-html extra, filled when closed
+        self.interrupted_closing: int | None = None  # sessions still closing when Ctrl-C ended the drain
+        self.ctrl_c_postponed = False  # Ctrl-C came while the leases were being released
         # HeadSpin's locks and sessions outlive this process; the embedded local server does not.
         self.service_url = settings.api_url if settings.backend == "headspin" else settings.local_url
         self.device_source = settings.api_url if settings.backend == "headspin" else "this machine"
@@ -236,20 +244,78 @@ class Controller:
         if errors:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(errors))
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.release_all()
-        if self.is_worker:
-            # What never travelled on a report reaches the main process with the worker's output.
-            self.config.workeroutput["devsession"] = {"records": self.late_records, "problems": self.run_problems}
-        else:
-            self.folders.end_of_run()
-            if not (self.tested or self.records):
-                return  # a run that tested nothing leaves the last run's manifest as it was
-            try:
-                self.manifest_path = manifest.write(self.settings.artifacts_dir, self.records)
-            except OSError as exc:
-                self.run_problems.append(f"cannot write manifest.json: {exc}")
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session):
+        # Before JUnit XML, pytest-html and allure write their files (plain implementations, which
+        # every wrapper surrounds): every session closed, every report complete. The innermost
+        # wrapper (trylast), inside pytest's warnings wrapper, so that the problems' warnings show.
+        try:
+            self.release_all()
+            self._drain(interrupted=self.ctrl_c_postponed)
+            if self.is_worker:
+                # The records as closed (reports carried them as they were at the test's end).
+                self.config.workeroutput["devsession"] = {"records": self.records, "problems": self.run_problems}
+            elif self.backend is not None:
+                self._records_final()
+        except Exception as exc:  # noqa: BLE001 - a failure of ours never aborts the run
+            self.run_problems.append(f"internal error at the end of the run: {type(exc).__name__}: {exc}")
+        try:
+            return (yield)
+        finally:
+            if not self.is_worker:
+                self._write_manifest()
+            if self.interrupted_closing is not None:
+                pytest.exit(f"pytest-devsession: KeyboardInterrupt at the end of the run, with "
+                            f"{self.interrupted_closing} session(s) still closing",
+                            returncode=pytest.ExitCode.INTERRUPTED)
+
+    def _write_manifest(self) -> None:
+        self.folders.end_of_run()
+        if not (self.tested or self.records):
+            return  # a run that tested nothing leaves the last run's manifest as it was
+        try:
+            self.manifest_path = manifest.write(self.settings.artifacts_dir, self.records)
+        except OSError as exc:
+            self.run_problems.append(f"cannot write manifest.json: {exc}")
+
+    def _drain(self, interrupted: bool = False) -> None:
+        """Wait for the sessions still closing in the background, saying what is left."""
+        if not self.background.outstanding() and not interrupted:
+            self.background.run_soon()
+            return
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+
+        def progress(sessions: int, downloaded: int) -> None:
+            if terminal is not None:
+                terminal.write_line(f"pytest-devsession: {sessions} session(s) still closing "
+                                    f"({downloaded / 1e6:.1f} MB downloaded so far)")
+        try:
+            if interrupted:
+                raise KeyboardInterrupt
+            self.background.drain(progress)
+        except KeyboardInterrupt:
+            # Not started: verdicts go to the spool, downloads become problems; under way: waited for.
+            self.interrupted_closing = len(self.closing)
+            say = terminal.write_line if terminal is not None else (lambda text: None)
+            if self.background.interrupt(say):
+                for item, record in [(entry[1], entry[2]) for entry in list(self.closing.values())]:
+                    record["problems"].append("artifacts not downloaded: the run was interrupted")
+                    state = item.stash.get(state_key, None)
+                    for partial in state.folder.glob("*.part") if state is not None else ():
+                        partial.unlink(missing_ok=True)
+        finally:
+            self.background.shutdown()
+
+    def _records_final(self) -> None:
+        """Every session of the run is closed: the reporters complete what they showed at each test's end."""
+        junit.amend(self.config, self.records)
+        for record in self.records:
+            placeholder = self.placeholders.get(record.get("session_id") or "")
+            if placeholder is not None:
+                htmlpath = getattr(self.config.option, "htmlpath", None)
+                report_dir = Path(htmlpath).resolve().parent if htmlpath else None
+                placeholder["content"] = html_report.artifacts_html(record, report_dir)
+        self._hook("records_final", self.run_problems, config=self.config, records=list(self.records))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node) -> None:
@@ -260,7 +326,10 @@ class Controller:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
         output = (getattr(node, "workeroutput", None) or {}).get("devsession") or {}
-        self.records.extend(output.get("records", []))
+        # The worker's records as closed replace the ones its reports carried.
+        final = output.get("records", [])
+        done = {_record_key(r) for r in final}
+        self.records = [r for r in self.records if _record_key(r) not in done] + final
         worker = getattr(node, "gateway", None)
         prefix = f"{worker.id}: " if worker is not None else ""
         self.run_problems.extend(prefix + p for p in output.get("problems", []))
@@ -298,7 +367,11 @@ class Controller:
         if self.config.pluginmanager.has_plugin("html"):
             htmlpath = getattr(self.config.option, "htmlpath", None)
             report_dir = Path(htmlpath).resolve().parent if htmlpath else None
-            report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
+            extras = html_report.extras(record)
+            for extra in extras:  # closed already, by this process: the artifacts are on disk
+                if html_report.is_placeholder(extra, record):
+                    extra["content"] = html_report.artifacts_html(record, report_dir)
+            report.extras = list(getattr(report, "extras", [])) + extras
 
     def pytest_unconfigure(self) -> None:
         try:
@@ -340,7 +413,7 @@ class Controller:
             self._sweep()
             return
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, _postpone) if main else None
+        previous = signal.signal(signal.SIGINT, self._postpone) if main else None
         try:
             deadline = min(self.settings.ready_timeout, 60)
             for session_id, item in list(self.open.items()):
@@ -384,6 +457,10 @@ class Controller:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+
+    def _postpone(self, signum, frame) -> None:
+        """Ctrl-C while the run releases its leases: finish releasing first, then act on it."""
+        self.ctrl_c_postponed = True
 
     def _account_lock(self, address: str) -> bool:
         """The service's lock on this device belongs to the account: one lock serves every
@@ -641,13 +718,18 @@ class Controller:
     def pytest_runtest_logreport(self, report) -> None:
         # tryfirst: the verdict is on the report before xdist sends it on and junitxml reads it.
         self.tested = True
+        self.background.run_soon()
         if report.when == "teardown" and report.nodeid in self.pending:
             self._deliver(report.nodeid, report)
         record = getattr(report, "devsession", None)
         if report.when == "teardown" and record:
             self.records.append(record)
+            for extra in getattr(report, "extras", None) or ():
+                if html_report.is_placeholder(extra, record):
+                    self.placeholders[record["session_id"]] = extra
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.background.run_soon()
         # The attempt ended without a teardown report in the log (pytest-rerunfailures before
         # 16 leaves it out for an attempt it reruns): give the verdict all the same.
         if nodeid in self.pending:
@@ -698,13 +780,42 @@ class Controller:
         self.pending[item.nodeid] = Attempt(item, record, reports, state, handle)
         if state is not None:
             state.closed = True
+            # Two jobs close it: the downloads (submitted here) and the verdict (with the teardown report).
+            self.closing[id(record)] = [2, item, record]
             try:
                 self._close_capture(item, state, record, download=not interrupted)
-            finally:
-                self.backend.discard(state.session_id)
+            except BaseException:
+                self._job_done(record, state)
+                raise
         if interrupted:
             self._deliver(item.nodeid)
         return record
+
+    def _job_done(self, record: dict, state: CaptureState) -> None:
+        """One closing job of a session ended (on any thread); after the last, report it on pytest's thread."""
+        with self._closing_lock:
+            entry = self.closing.get(id(record))
+            if entry is None:
+                return
+            entry[0] -= 1
+            if entry[0] > 0:
+                return
+            self.closing.pop(id(record), None)
+        if state.session_id not in self.open:
+            self._ledger("close_session", state.session_id)
+        try:
+            self.backend.discard(state.session_id)
+        except Exception as exc:  # noqa: BLE001
+            record["problems"].append(f"cannot free what the session held: {exc}")
+        self.background.call_soon(lambda: self._closed(entry[1], record))
+
+    def _closed(self, item: pytest.Item, record: dict) -> None:
+        """A session is closed (pytest's thread): its artifacts are on disk, its verdict delivered or spooled."""
+        if record["artifacts"]:
+            self._hook("artifacts_collected", record["problems"], item=item, record=record,
+                       artifacts=dict(record["artifacts"]))
+        for problem in record["problems"]:
+            _warn(f"pytest-devsession: {item.nodeid}: {problem}")
 
     def _deliver(self, nodeid: str, report=None) -> dict:
         """Give a closed attempt its verdict and, with its teardown report, put the record on that report.
@@ -726,22 +837,57 @@ class Controller:
             else:
                 record["earlier_attempts"] = list(item.stash.get(earlier_key, []))
             if state is not None:
-                self._give_verdict(item, state, record)
-                state.finished = True
-                if handle is not None and handle._journal is not None:
-                    handle._journal.close()  # delivered or spooled by now
-                    handle._journal = None
+                # Known from here: a worker that dies before the verdict is sent leaves it to the main process.
+                self._ledger("mark_session", state.session_id, status=record["status"],
+                             status_message=record["status_message"], attempt=record["attempt"], final=record["final"])
+                self.background.submit(lambda: self._verdict_job(item, state, record, handle),
+                                       cancel=lambda: self._spool_verdict(item, state, record, handle))
             elif record["measurements"]:
                 record["problems"].append("measurements not uploaded: the test ran without a capture session")
             self._hook("session_finished", record["problems"], item=item, record=record)
-            for problem in record["problems"]:
-                _warn(f"pytest-devsession: {item.nodeid}: {problem}")
+            if state is None:
+                for problem in record["problems"]:
+                    _warn(f"pytest-devsession: {item.nodeid}: {problem}")
             if report is not None:
                 self._attach(item, report, record)
         # As after the test: a failure of ours never changes the outcome or aborts the run.
         except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001
             _warn(f"pytest-devsession: {item.nodeid}: internal error after the test: {type(exc).__name__}: {exc}")
         return record
+
+    def _spool_verdict(self, item: pytest.Item, state: CaptureState, record: dict, handle) -> None:
+        """The run was interrupted before the verdict went out: it waits in the spool for the next run."""
+        try:
+            userflow = record["userflow"]
+            if userflow:
+                common = dict(session_id=state.session_id, userflow=userflow)
+                self.spool.put("status", self.backend.name, self.service_url, description=state.options.userflow_description,
+                               status=record["status"], message=record["status_message"], **common)
+                if record["measurements"]:
+                    self.spool.put("measurements", self.backend.name, self.service_url,
+                                   measurements=record["measurements"], **common)
+                record["spooled"] = record.get("spooled", 0) + 1
+                record["problems"].append("status and measurements kept in the spool: the run was interrupted")
+            if handle is not None and handle._journal is not None:
+                handle._journal.close()
+                handle._journal = None
+        except OSError as exc:
+            record["problems"].append(f"cannot write the spool: {exc}; the journal keeps the measurements")
+        finally:
+            self._job_done(record, state)
+
+    def _verdict_job(self, item: pytest.Item, state: CaptureState, record: dict, handle) -> None:
+        try:
+            self._give_verdict(item, state, record)
+            self._ledger("mark_session", state.session_id, verdict_sent=True)  # delivered or spooled
+            state.finished = True
+            if handle is not None and handle._journal is not None:
+                handle._journal.close()  # delivered or spooled by now
+                handle._journal = None
+        except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+            record["problems"].append(f"internal error after the test: {type(exc).__name__}: {exc}")
+        finally:
+            self._job_done(record, state)
 
     def _step(self, record: dict, label: str, action, spool=None) -> bool:
         """One request after the test: its failure becomes a problem of the record (spooled when it may pass later)."""
@@ -764,36 +910,59 @@ class Controller:
     def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
         """Stop the capture and download its artifacts (with ``only-on-failure``, a failed attempt's too)."""
         problems = record["problems"]
-        handle = item.stash.get(handle_key, None)
         session_id = state.session_id
         stop_deadline = self.settings.ready_timeout if download else min(self.settings.ready_timeout, 60)
         stopped = self._step(record, "stop capture",
                              lambda: self.backend.stop_capture(session_id, time.monotonic() + stop_deadline))
         if stopped:
             self.open.pop(session_id, None)
-            self._ledger("close_session", session_id)
+            # Stopped, not yet closed: a worker that dies now still leaves its verdict and
+            # downloads to the main process (recovery.py).
+            self._ledger("mark_session", session_id, stopped=True)
         mode = self.settings.download
-        if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED):
+        exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
+        if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED) or not exts:
+            self._job_done(record, state)
             return
         if not download:
             problems.append("artifacts not downloaded: the run was interrupted")
+            self._job_done(record, state)
             return
         if not stopped:
             problems.append("artifacts not downloaded: the capture did not complete")
+            self._job_done(record, state)
             return
-        exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
-        if exts:
-            try:
-                state.folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                problems.append(f"cannot create {state.folder}: {exc}")
-                return
+        self.background.submit(lambda: self._download_job(item, state, record, exts),
+                               cancel=lambda: self._cancelled_download(record, state))
+
+    def _cancelled_download(self, record: dict, state: CaptureState) -> None:
+        record["problems"].append("artifacts not downloaded: the run was interrupted")
+        self._job_done(record, state)
+
+    def _download_job(self, item: pytest.Item, state: CaptureState, record: dict, exts) -> None:
+        try:
+            self._download(item, state, record, exts)
+        except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+            record["problems"].append(f"internal error while downloading: {type(exc).__name__}: {exc}")
+        finally:
+            self._job_done(record, state)
+
+    def _download(self, item: pytest.Item, state: CaptureState, record: dict, exts) -> None:
+        problems = record["problems"]
+        handle = item.stash.get(handle_key, None)
+        session_id = state.session_id
+        try:
+            state.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problems.append(f"cannot create {state.folder}: {exc}")
+            return
         for ext in exts:
             dest = state.folder / f"session.{ext}"
 
             def fetch(ext=ext, dest=dest):
                 size = self.backend.download(session_id, ext, dest)
                 if size is not None:  # None: this session has no such artifact
+                    self.background.downloaded += size
                     record["artifact_bytes"] += size
                     record["artifacts"][ext] = str(dest.resolve())
                     record["artifact_details"][ext] = details = contents.describe(ext, dest)
@@ -802,8 +971,6 @@ class Controller:
                         problems.append(f"session.{ext} {empty}")
 
             self._step(record, f"download {ext}", fetch)
-        if record["artifacts"]:
-            self._hook("artifacts_collected", problems, item=item, record=record, artifacts=dict(record["artifacts"]))
 
     def _give_verdict(self, item: pytest.Item, state: CaptureState, record: dict) -> None:
         """Name and tag the session, set its user flow status, upload its measurements."""
@@ -843,19 +1010,20 @@ class Controller:
                 _warn(f"pytest-devsession: {message}")
 
     def _attach(self, item: pytest.Item, report, record: dict) -> None:
+        """What the reports show at the test's end; the artifacts, downloaded in the background,
+        join them when the run has closed every session (``_records_final``)."""
         report.devsession = record  # plain data: it reaches the main process and the manifest
         if not record["final"]:
             return  # the final attempt's testcase and row link this session
-        props = junit.properties(record)
+        props = junit.properties(record, artifacts=False)
         item.user_properties.extend(props)
         report.user_properties.extend(props)
-        lines = junit.attachment_lines(record)
-        if lines:
-            report.sections.append(("Captured stdout devsession", lines))
         if self.config.pluginmanager.has_plugin("html"):
-            htmlpath = getattr(self.config.option, "htmlpath", None)
-            report_dir = Path(htmlpath).resolve().parent if htmlpath else None
-            report.extras = list(getattr(report, "extras", [])) + html_report.extras(record, report_dir)
+            report.extras = list(getattr(report, "extras", [])) + html_report.extras(record)
+
+
+def _record_key(record: dict) -> tuple:
+    return record.get("nodeid"), record.get("attempt"), record.get("session_id")
 
 
 def _reruns_allowed(item: pytest.Item) -> int | None:
@@ -873,8 +1041,6 @@ def _sigterm(signum, frame):
     raise KeyboardInterrupt("SIGTERM")
 
 
-def _postpone(signum, frame):
-    """Ctrl-C while the run releases its leases: finish releasing first."""
 
 
 def _describe(label: str, exc: Exception) -> str:

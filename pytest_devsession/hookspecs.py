@@ -27,3 +27,12 @@ def pytest_devsession_session_finished(item, record):
 
 def pytest_devsession_artifacts_collected(item, record, artifacts):
     """The artifacts of ``item`` are on disk: ``artifacts`` maps name to absolute path."""
+
+
+def pytest_devsession_records_final(config, records):
+    """Every session of the run is closed (its artifacts downloaded, its verdict sent or spooled),
+    before pytest's reporters write their files; in the main process under xdist.
+
+    ``records`` are the plain dicts that go into manifest.json. Reporters that showed a test at
+    its end complete it here (our Allure evidence does).
+    """

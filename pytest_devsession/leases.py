@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -68,26 +69,41 @@ class Ledger:
                        "run": run, "worker": worker, "main": main, "outlives": outlives}
         self.devices: dict[str, dict] = {}
         self.sessions: dict[str, dict] = {}
+        self._lock = threading.RLock()  # sessions close on background threads too
 
     def take_device(self, device: Device) -> None:
-        self.devices[device.address] = asdict(device)
-        self._write()
+        with self._lock:
+            self.devices[device.address] = asdict(device)
+            self._write()
 
     def drop_device(self, address: str) -> None:
-        if self.devices.pop(address, None) is not None:
-            self._write()
+        with self._lock:
+            if self.devices.pop(address, None) is not None:
+                self._write()
 
     def open_session(self, session_id: str, address: str, **test) -> None:
-        # What the test was (node id, user flow, folder, artifacts) lets the main process close
-        # the capture of a worker that crashed.
-        self.sessions[session_id] = {"address": address, **test}
-        self._write()
-
-    def close_session(self, session_id: str) -> None:
-        if self.sessions.pop(session_id, None) is not None:
+        with self._lock:
+            # What the test was (node id, user flow, folder, artifacts) lets the main process close
+            # the capture of a worker that crashed.
+            self.sessions[session_id] = {"address": address, **test}
             self._write()
 
+    def mark_session(self, session_id: str, **fields) -> None:
+        with self._lock:
+            if session_id in self.sessions:
+                self.sessions[session_id].update(fields)
+                self._write()
+
+    def close_session(self, session_id: str) -> None:
+        with self._lock:
+            if self.sessions.pop(session_id, None) is not None:
+                self._write()
+
     def _write(self) -> None:
+        with self._lock:
+            self._write_now()
+
+    def _write_now(self) -> None:
         if not self.devices and not self.sessions:
             self.path.unlink(missing_ok=True)
             return
@@ -154,7 +170,9 @@ def release_stale(folder: Path, backend, api_url: str | None, deadline_seconds: 
                          f"({entry.get('backend')} at {entry.get('api_url')}): {path}")
             continue
         problems = []
-        for session_id in entry.get("sessions", {}):
+        for session_id, info in entry.get("sessions", {}).items():
+            if isinstance(info, dict) and info.get("stopped"):
+                continue  # stopped already; its verdict waits in the journal
             try:
                 backend.stop_capture(session_id, time.monotonic() + deadline_seconds)
             except Exception as exc:  # noqa: BLE001 - reported; the device still gets unlocked

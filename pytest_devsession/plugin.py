@@ -57,6 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--devsession-video-size", dest="devsession_video_size", metavar="WxH",
                     help="local backend: browser window and video frame size (default 1280x720; "
                          "env DEVSESSION_VIDEO_SIZE, ini devsession_video_size)")
+    group.addoption("--devsession-background", dest="devsession_background", metavar="N",
+                    help="threads that name the session, send its status and measurements and download its "
+                         "artifacts while the next test runs (default 4; 0: in the test's teardown; "
+                         "env DEVSESSION_BACKGROUND, ini devsession_background)")
     group.addoption("--devsession-cleanup", dest="devsession_cleanup", action="store_true", default=False,
                     help="release devices and captures left by runs that died, then exit")
     group.addoption("--devsession-flush", dest="devsession_flush", action="store_true", default=False,
@@ -81,6 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_har_raw", "keep HAR files unredacted (true/false)")
     parser.addini("devsession_redact", "more names to redact in HAR files, one per line or comma-separated")
     parser.addini("devsession_video_size", "local backend: browser window and video frame size, WIDTHxHEIGHT")
+    parser.addini("devsession_background", "threads for the steps after a test that need no device (default 4)")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
 

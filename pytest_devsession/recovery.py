@@ -52,9 +52,11 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
     record = {
         "nodeid": nodeid, "backend": backend.name, "session_id": session_id,
         "device_address": info.get("address"), "userflow": userflow,
-        "status": outcome.FAILED, "status_message": message, "url": None,
+        # A test that ended before the worker died has its own verdict; the one it died in failed.
+        "status": info.get("status") or outcome.FAILED, "status_message": info.get("status_message") or message,
+        "url": None,
         "artifacts": {}, "artifact_details": {}, "artifact_bytes": 0, "measurements": measurements,
-        "measurements_uploaded": False, "problems": [], "attempt": 1, "final": True,
+        "measurements_uploaded": False, "problems": [], "attempt": info.get("attempt", 1), "final": info.get("final", True),
     }
     problems = record["problems"]
 
@@ -79,22 +81,26 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
             record["url"] = backend.session_url(session_id)
         except Exception:  # noqa: BLE001
             pass
-        stopped = step("stop capture",
-                       lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
+        # A capture the worker stopped already (it died while the session was closing in the background).
+        stopped = info.get("stopped") or step(
+            "stop capture", lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
         if stopped:
             forget(ledger, sessions=[session_id])
-        tags = {"outcome": "failed"}
-        if settings.build_id:
-            tags["build"] = settings.build_id
-        step("name the session", lambda: backend.annotate(session_id, Annotation(nodeid, "", tags)))
+        if not info.get("verdict_sent"):
+            tags = {"outcome": (record["status"] or "failed").lower() if record["final"] else "rerun"}
+            if settings.build_id:
+                tags["build"] = settings.build_id
+            step("name the session", lambda: backend.annotate(session_id, Annotation(nodeid, "", tags)))
     else:
         stopped = False
         problems.append("no artifacts: the capture ran inside the worker and ended with it")
-    if userflow:
-        step("set the user flow status", lambda: backend.report_status(
-            session_id, userflow, None, outcome.FAILED, message),
-            spool_as=("status", dict(session_id=session_id, userflow=userflow, description=None,
-                                     status=outcome.FAILED, message=message)))
+    if info.get("verdict_sent"):
+        record["measurements_uploaded"] = bool(userflow and measurements)  # by the worker, before it died
+    elif userflow:
+        status, text = record["status"], record["status_message"]
+        step("set the user flow status", lambda: backend.report_status(session_id, userflow, None, status, text),
+             spool_as=("status", dict(session_id=session_id, userflow=userflow, description=None,
+                                      status=status, message=text)))
         if measurements:
             record["measurements_uploaded"] = step(
                 "upload measurements", lambda: backend.upload_measurements(session_id, userflow, measurements),

@@ -92,6 +92,7 @@ class Settings:
     har_raw: bool = False
     redact: tuple[str, ...] = ()
     video_size: tuple[int, int] = DEFAULT_VIDEO_SIZE
+    background: int = 4  # threads for the steps after a test that need no device; 0: in the test's teardown
     cleanup: bool = False
     flush: bool = False
 
@@ -187,6 +188,16 @@ def parse_timeout(setting: str, value) -> float:
     if not seconds > 0:
         raise _usage(setting, f"got {value!r}; expected a number of seconds greater than 0")
     return seconds
+
+
+def parse_count(setting: str, value, most: int = 64) -> int:
+    try:
+        count = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise _usage(setting, f"got {value!r}; expected a whole number from 0 to {most}") from None
+    if not 0 <= count <= most:
+        raise _usage(setting, f"got {value!r}; expected a whole number from 0 to {most}")
+    return count
 
 
 def missing_packages(packages: tuple[tuple[str, str], ...]) -> list[str]:
@@ -297,6 +308,7 @@ def resolve(config: pytest.Config) -> Settings:
         har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
         video_size=parse_size(*_setting(config, "devsession_video_size", "DEVSESSION_VIDEO_SIZE",
                                         "{}x{}".format(*DEFAULT_VIDEO_SIZE))),
+        background=parse_count(*_setting(config, "devsession_background", "DEVSESSION_BACKGROUND", 4)),
         redact=tuple(n.strip() for n in redact.replace("\n", ",").split(",") if n.strip()),
         cleanup=cleanup,
         flush=flush,

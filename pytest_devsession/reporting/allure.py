@@ -1,17 +1,23 @@
 """Allure evidence for one session: the link, the artifacts, the measurements and the problems.
 
 Registered (by plugin.py) only when allure-pytest writes results (``--alluredir``).
-Both hooks run while allure-pytest still holds the test's result open (it closes
-it in ``pytest_runtest_logfinish``): the artifacts in our teardown
-``pytest_runtest_makereport`` wrapper, the link and measurements with the teardown
-report. So allure's public ``attach``/``dynamic`` calls land on that test's result;
-under pytest-rerunfailures each attempt's on that attempt's own result.
+The link, the measurements and a label with the session id go on the test's result while
+allure-pytest holds it open (it closes it in ``pytest_runtest_logfinish``), with the teardown
+report; under pytest-rerunfailures each attempt's on that attempt's own result. The
+artifacts are downloaded after that, in the background: when every session of the run is
+closed (``pytest_devsession_records_final``), they are added to the result files the label
+names, as allure's own attachments (``<uuid>-attachment.<ext>`` beside ``<uuid>-result.json``).
 """
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
+from pathlib import Path
 
 import pytest
+
+from ..files import write_atomic
 
 PLUGIN_NAME = "devsession-allure"
 
@@ -34,10 +40,14 @@ def attachment_type(artifact: str) -> tuple[str, str]:
     return "text/plain", artifact  # the logs and sslkeylog.txt
 
 
+LABEL = "devsession_session_id"
+
+
 class AllureEvidence:
     """Puts each captured test's evidence on its Allure result."""
 
-    def __init__(self) -> None:
+    def __init__(self, results_dir: str | None = None) -> None:
+        self.results_dir = results_dir
         self.running: str | None = None  # the node id whose Allure result is open
 
     # allure-pytest opens a test's result in its (tryfirst, so outer) protocol wrapper and closes it
@@ -59,31 +69,52 @@ class AllureEvidence:
     def pytest_runtest_logfinish(self) -> None:
         self.running = None
 
-    def _check_open(self, item: pytest.Item) -> None:
-        # A capture closed after its test (Ctrl-C, the end of the run) has no open Allure
-        # result: attaching then would land on another test's, or fail inside allure.
+    def pytest_devsession_session_finished(self, item: pytest.Item, record: dict) -> None:
+        # Called for every captured test, downloads or not: the link, measurements and the label here.
+        import allure
+
         if self.running != item.nodeid:
+            # A capture closed after its test (Ctrl-C, the end of the run) has no open Allure
+            # result: attaching then would land on another test's, or fail inside allure.
             raise RuntimeError(f"the Allure result of {item.nodeid} is already closed; its evidence is "
                                "in manifest.json only")
-
-    def pytest_devsession_artifacts_collected(self, item: pytest.Item, record: dict, artifacts: dict) -> None:
-        import allure
-
-        self._check_open(item)
-        for name, path in artifacts.items():
-            mime, extension = attachment_type(name)
-            allure.attach.file(path, name=f"session.{name}", attachment_type=mime, extension=extension)
-
-    def pytest_devsession_session_finished(self, item: pytest.Item, record: dict) -> None:
-        # Called for every captured test, downloads or not: the link, measurements and problems go here.
-        import allure
-
-        self._check_open(item)
+        if record.get("session_id"):
+            allure.dynamic.label(LABEL, record["session_id"])
         if record.get("url"):
             allure.dynamic.link(record["url"], name=f"capture session {record['session_id']}")
         if record.get("measurements"):
             allure.attach(json.dumps(record["measurements"], indent=1), name="devsession measurements",
                           attachment_type=allure.attachment_type.JSON)
-        if record.get("problems"):
-            allure.attach("\n".join(record["problems"]), name="devsession problems",
-                          attachment_type=allure.attachment_type.TEXT)
+
+    def pytest_devsession_records_final(self, config, records: list[dict]) -> None:
+        """Every session is closed: its artifacts and problems join the result its label names."""
+        folder = Path(self.results_dir or getattr(config.option, "allure_report_dir", "") or "")
+        wanted = {r["session_id"]: r for r in records if r.get("session_id") and (r.get("artifacts") or r.get("problems"))}
+        # Under xdist the results were written by the workers; the records reached this process.
+        if not wanted or not folder.is_dir():
+            return
+        for path in folder.glob("*-result.json"):
+            try:
+                result = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            ids = [label.get("value") for label in result.get("labels", []) if label.get("name") == LABEL]
+            record = wanted.get(ids[0]) if ids else None
+            if record is None:
+                continue
+            attachments = result.setdefault("attachments", [])
+            for name, artifact in record.get("artifacts", {}).items():
+                mime, extension = attachment_type(name)
+                source = f"{uuid.uuid4()}-attachment.{extension}"
+                try:
+                    shutil.copyfile(artifact, folder / source)
+                except OSError as exc:  # a problem of the session, in the manifest and in Allure itself
+                    record.setdefault("problems", []).append(
+                        f"allure: cannot attach session.{name}: {exc.strerror or exc}")
+                    continue
+                attachments.append({"name": f"session.{name}", "source": source, "type": mime})
+            if record.get("problems"):
+                source = f"{uuid.uuid4()}-attachment.txt"
+                (folder / source).write_text("\n".join(record["problems"]), encoding="utf-8")
+                attachments.append({"name": "devsession problems", "source": source, "type": "text/plain"})
+            write_atomic(path, json.dumps(result))

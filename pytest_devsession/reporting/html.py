@@ -6,8 +6,13 @@ import os
 from pathlib import Path
 
 
-def extras(record: dict, report_dir: Path | None = None) -> list[dict]:
-    """The session's link, artifacts (the video inline) and measurements; links to earlier attempts."""
+PLACEHOLDER = "devsession artifacts"
+
+
+def extras(record: dict) -> list[dict]:
+    """The session's link and measurements, and a place for its artifacts, which are downloaded
+    after the test (in the background): ``artifacts_html`` fills it when the run has closed every
+    session, before pytest-html writes the report."""
     try:
         from pytest_html import extras as ex
     except ImportError:
@@ -15,11 +20,6 @@ def extras(record: dict, report_dir: Path | None = None) -> list[dict]:
     items: list[dict] = []
     if record.get("url"):
         items.append(ex.url(record["url"], name="HeadSpin session"))
-    for name, path in record.get("artifacts", {}).items():
-        link = _relative(path, report_dir)
-        if name == "mp4":
-            items.append(ex.html(f'<video controls width="480" src="{html.escape(link)}"></video>'))
-        items.append(ex.url(link, name=name))
     if record.get("measurements"):
         rows = "".join(
             f"<tr><td>{html.escape(str(m['key']))}</td><td>{html.escape(str(m['value']))}</td>"
@@ -30,14 +30,36 @@ def extras(record: dict, report_dir: Path | None = None) -> list[dict]:
             "<table class=\"devsession-measurements\"><tr><th>measurement</th><th>value</th>"
             f"<th>units</th><th>type</th></tr>{rows}</table>"
         ))
+    if record.get("session_id"):
+        place = ex.html("<p>devsession: the artifacts were still downloading when the report was written; "
+                        "see manifest.json</p>")
+        place["name"] = f"{PLACEHOLDER} {record['session_id']}"
+        items.append(place)
+    return items
+
+
+def is_placeholder(extra, record: dict) -> bool:
+    return isinstance(extra, dict) and extra.get("name") == f"{PLACEHOLDER} {record.get('session_id')}"
+
+
+def artifacts_html(record: dict, report_dir: Path | None = None) -> str:
+    """The session's artifacts (the video inline) and the earlier attempts' sessions and artifacts."""
+    parts = []
+    for name, path in record.get("artifacts", {}).items():
+        link = html.escape(_relative(path, report_dir))
+        if name == "mp4":
+            parts.append(f'<video controls width="480" src="{link}"></video>')
+        parts.append(f'<a class="devsession-artifact" href="{link}">{html.escape(name)}</a>')
+    for problem in record.get("problems", []):
+        parts.append(f'<p class="devsession-problem">problem: {html.escape(problem)}</p>')
     # Attempts that pytest-rerunfailures reran: their sessions and artifacts, as links only.
     for earlier in record.get("earlier_attempts", []):
         label = f"attempt {earlier['attempt']} (rerun)"
         if earlier.get("url"):
-            items.append(ex.url(earlier["url"], name=f"{label} session"))
+            parts.append(f'<a href="{html.escape(earlier["url"])}">{html.escape(label)} session</a>')
         for name, path in earlier.get("artifacts", {}).items():
-            items.append(ex.url(_relative(path, report_dir), name=f"{label} {name}"))
-    return items
+            parts.append(f'<a href="{html.escape(_relative(path, report_dir))}">{html.escape(label)} {html.escape(name)}</a>')
+    return "<div class=\"devsession-artifacts\">" + " ".join(parts) + "</div>" if parts else ""
 
 
 def _relative(path: str, report_dir: Path | None) -> str:

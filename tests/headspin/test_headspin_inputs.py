@@ -50,7 +50,7 @@ def test_artifacts_folder_that_cannot_be_written(pytester, devsession_run, heads
 
 def test_full_disk_loses_no_outcome_and_leaves_no_half_file(pytester, devsession_run, headspin_emulator):
     # While the session is open the inner run may write no file past 1500 bytes: the downloads hit
-    # that limit as they would a full disk (the limit goes again when the session has finished, so
+    # that limit as they would a full disk (the limit goes again when every session is closed, so
     # that pytest's own output gets written).
     pytester.makeconftest('''
         import resource, signal
@@ -59,7 +59,7 @@ def test_full_disk_loses_no_outcome_and_leaves_no_half_file(pytester, devsession
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (1500, resource.RLIM_INFINITY))
 
-        def pytest_devsession_session_finished():
+        def pytest_devsession_records_final():  # every session closed, downloads done (or failed)
             resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     ''')
     pytester.makepyfile(test_a='''

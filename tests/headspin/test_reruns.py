@@ -143,7 +143,11 @@ def test_each_attempt_is_its_own_session_and_only_the_final_one_counts(
     for name in ("test_flaky", "test_broken", "test_steady"):
         last = max(n for (test, n) in found if test == name)
         [final_row] = [r for r in rows[f"test_suite.py::{name}"] if r["result"] in ("Passed", "Failed")]
+        # The session's link is a link of the row; the artifacts and earlier attempts, downloaded in the
+        # background, fill the row's devsession html once every session is closed.
         links = [(e["name"], e["content"]) for e in final_row["extras"] if e["format_type"] == "url"]
+        links += [(html.unescape(text), html.unescape(href)) for e in final_row["extras"] if e["format_type"] == "html"
+                  for href, text in re.findall(r'<a[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', e["content"])]
         assert len(links) == len(set(links)), links
         sessions = {link for n, link in links if n.endswith("session")}
         assert sessions == {session_url(found[(name, n)]["session_id"]) for n in range(1, last + 1)}

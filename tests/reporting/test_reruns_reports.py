@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,14 @@ def test_html_links_earlier_attempts_relative_to_the_report(tmp_path):
     pytest.importorskip("pytest_html")
     first = record(tmp_path, 1, False)
     final = record(tmp_path, 2, True, [earlier_of(first)])
-    links = [(e["name"], e["content"]) for e in html.extras(final, tmp_path) if e["format_type"] == "url"]
-    assert links == [("HeadSpin session", "https://ui/sessions/s2/waterfall"), ("har", "test_x-run2/session.har"),
-                     ("attempt 1 (rerun) session", "https://ui/sessions/s1/waterfall"),
-                     ("attempt 1 (rerun) har", "test_x-run1/session.har")]
+    links = [(e["name"], e["content"]) for e in html.extras(final) if e["format_type"] == "url"]
+    assert links == [("HeadSpin session", "https://ui/sessions/s2/waterfall")]
+    # The artifacts and the earlier attempts, once downloaded: what fills the row's placeholder.
+    anchors = re.findall(r'<a[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', html.artifacts_html(final, tmp_path))
+    assert anchors == [("test_x-run2/session.har", "har"),
+                       ("https://ui/sessions/s1/waterfall", "attempt 1 (rerun) session"),
+                       ("test_x-run1/session.har", "attempt 1 (rerun) har")]
+    assert [e for e in html.extras(final) if html.is_placeholder(e, final)]
 
 
 def test_manifest_orders_attempts_and_says_which_is_final(tmp_path):
