@@ -241,7 +241,9 @@ def main() -> None:
           f"{COMPLETE_DELAY} s after stop; {options.latency * 1000:.0f} ms per round trip; {options.bandwidth:g} MB/s "
           f"downloads; per test a {options.video_mb:g} MB mp4, har and appium.log; {options.runs} run(s)")
     # The pytest subprocesses import the plugin from where this process does: say which one is measured.
-    print(f"plugin measured: {Path(pytest_devsession.__file__).parent}", flush=True)
+    print(f"plugin measured: {Path(pytest_devsession.__file__).parent}")
+    if hasattr(os, "getloadavg"):  # a busy machine slows the plugin's own work, not the emulator's delays
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="headspin-speed-") as tmp, emulator:
         env = environment(emulator, device)
         clients = {
