@@ -23,10 +23,9 @@ ARTIFACT_EXTENSIONS = (
     "device.log", "device.log.gz", "jsconsole.log", "jsconsole.log.gz",
 )
 DEFAULT_ARTIFACTS = ("har", "mp4")
-# What the embedded local backend can produce (the rest needs HeadSpin's capture).
+# What the embedded local backend can produce (the rest needs HeadSpin's capture), and what it
+# downloads by default: locally an artifact a test cannot have (a video without a browser) is simply absent.
 LOCAL_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log", "device.log")
-# Locally an artifact a test cannot have (a video without a browser) is simply absent.
-LOCAL_DEFAULT_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log", "device.log")
 DEFAULT_API_URL = "https://api-dev.headspin.io/v0"
 DEFAULT_UI_URL = "https://ui-dev.headspin.io"
 TOKEN_ENV = "HEADSPIN_API_TOKEN"
@@ -82,7 +81,6 @@ class Settings:
     capture: str = "all"
     userflow: str | None = None
     ready_timeout: float = 180.0
-    request_timeout: float = 30.0
     build_id: str | None = None
     local_url: str | None = None
     local_proxy: str | None = None
@@ -264,7 +262,7 @@ def resolve(config: pytest.Config) -> Settings:
         )
     artifacts_from, artifacts_value = _setting(config, "devsession_artifacts", "DEVSESSION_ARTIFACTS")
     artifacts = parse_artifacts(artifacts_from, artifacts_value) if artifacts_value is not None else (
-        LOCAL_DEFAULT_ARTIFACTS if backend == "local" else DEFAULT_ARTIFACTS)
+        LOCAL_ARTIFACTS if backend == "local" else DEFAULT_ARTIFACTS)
     if backend == "local":
         unsupported = [a for a in artifacts if a not in LOCAL_ARTIFACTS]
         if unsupported:

@@ -16,10 +16,9 @@ from .files import write_atomic
 
 
 def transient(exc: BaseException) -> bool:
-    """Worth trying again later: the service was unreachable, overloaded, or refused the token."""
-    if isinstance(exc, AuthenticationError):
-        return True
-    return isinstance(exc, BackendError) and (exc.status is None or exc.status >= 500 or exc.status == 429)
+    """Worth trying again later: the service was unreachable, overloaded or failing (what the
+    error calls ``temporary``, as the HTTP client's retries do), or it refused the token."""
+    return isinstance(exc, BackendError) and (exc.temporary or isinstance(exc, AuthenticationError))
 
 
 class Spool:

@@ -13,18 +13,37 @@ from typing import Protocol
 
 
 class BackendError(Exception):
-    """A service refused or failed a request; ``str()`` is the service's own words."""
+    """A service refused or failed a request; ``str()`` is the service's own words.
 
-    def __init__(self, message: str, *, status: int | None = None, action: str | None = None) -> None:
+    ``status``: the HTTP status, None when no answer came (or the failure was not HTTP's).
+    ``message``: what went wrong, the server's own words when it answered; ``words``: only
+    those words (for no answer: what the connection did). ``request``: the request answered,
+    ``"METHOD /path"`` without query or token; ``request_id``: the server's id for it, when it
+    sent one (quote it to the service's support). ``action``: what the plugin was doing.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, action: str | None = None,
+                 words: str | None = None, request: str | None = None, request_id: str | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.action = action
+        self.words = message if words is None else words
+        self.request = request
+        self.request_id = request_id
+        self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
+
+    @property
+    def temporary(self) -> bool:
+        """The same request may succeed later: no answer came, or the server was overloaded (429) or failed (5xx)."""
+        return self.status is None or self.status == 429 or self.status >= 500
 
     def __str__(self) -> str:
         prefix = f"{self.action}: " if self.action else ""
         code = f" (HTTP {self.status})" if self.status else ""
-        return f"{prefix}{self.message}{code}"
+        request_id = f", request id {self.request_id}" if self.request_id else ""
+        return f"{prefix}{self.message}{code}{request_id}"
 
 
 class AuthenticationError(BackendError):

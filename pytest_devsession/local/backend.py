@@ -18,15 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
-from ..backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
-                             DeviceUnavailable)
+from ..backends.base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from ..files import write_atomic
+from ..http.client import REPEATABLE, Client
 from ..workers import process_count
-from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, error_words, is_window
+from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, is_window
 from .store import Store
 
 LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
@@ -46,6 +42,12 @@ class Attached:
     errors: dict = field(default_factory=dict)  # artifact name -> why it could not be recorded
 
 
+def _session(body, action: str) -> dict:
+    if not isinstance(body, dict) or "id" not in body:
+        raise BackendError(f"expected a session object, got {str(body)[:200]}", action=action)
+    return body
+
+
 def adb_server() -> tuple[str, int]:
     """Where the adb server is, as adb itself reads it (ANDROID_ADB_SERVER_PORT)."""
     port = os.environ.get("ANDROID_ADB_SERVER_PORT", "5037")
@@ -59,23 +61,15 @@ class LocalBackend:
         self.settings = settings
         self.workers = process_count(config)
         self.store = Store(settings.store_dir / "store.sqlite3")
-        self.http = requests.Session()
-        self.http.trust_env = False
-        # Connection errors are retried for every request (nothing was sent); 429 and 5xx only
-        # for the requests that change nothing or set a state (a create is sent once).
-        retry = Retry(total=3, backoff_factor=0.2, backoff_jitter=0.1, status_forcelist=(429, 500, 502, 503, 504),
-                      allowed_methods=frozenset({"GET", "PATCH", "PUT", "DELETE"}),
-                      respect_retry_after_header=True, raise_on_status=False)
-        self.http.mount("http://", HTTPAdapter(max_retries=retry))
-        self.http.mount("https://", HTTPAdapter(max_retries=retry))
-        if settings.local_token:
-            self.http.headers["Authorization"] = f"Bearer {settings.local_token.reveal()}"
         self.api_url = settings.local_url
         self.proxy_url = settings.local_proxy
         self.ca_cert_path: str | None = None
         self._server = None
-        token = settings.local_token.reveal() if settings.local_token else ""
-        self.external = ExternalServer(self.api_url, self.proxy_url, token, self._call) if self.api_url else None
+        self._token = settings.local_token.reveal() if settings.local_token else ""
+        # The capture server's API (the embedded server's is known once it runs).
+        self.client: Client | None = self._client() if self.api_url else None
+        self.external = (ExternalServer(self.api_url, self.proxy_url, self._token, self.client)
+                         if self.client is not None else None)
         self._appium = None
         self._appium_lock = threading.Lock()
         self.attached: dict[str, Attached] = {}
@@ -94,31 +88,14 @@ class LocalBackend:
         self._server = get_shared_server()
         self.api_url, self.proxy_url = self._server.api_url, self._server.proxy_url
         self.ca_cert_path = str(self._server.ca_cert_path)
+        if self.client is None:
+            self.client = self._client()
 
-    def _call(self, method: str, path: str, action: str, **kwargs):
-        try:
-            response = self.http.request(method, self.api_url + path, timeout=30, **kwargs)
-        except requests.RequestException as exc:
-            raise BackendError(f"cannot reach the capture server at {self.api_url}: {type(exc).__name__}",
-                               action=action) from None
-        if response.status_code >= 400:
-            words = error_words(response)
-            if response.status_code == 401:  # e.g. NectoProxy restarted: it has a new token
-                raise AuthenticationError(f"the capture server at {self.api_url} refused the API token "
-                                          f"({TOKEN_ENV}): {words}. {TOKEN_WHERE}",
-                                          status=401, action=action)
-            raise BackendError(str(words), status=response.status_code, action=action)
-        return response
-
-    def _json(self, response, action: str) -> dict:
-        try:
-            body = response.json()
-        except ValueError:
-            raise BackendError(f"expected JSON from {self.api_url}, got {response.headers.get('Content-Type')}",
-                               action=action) from None
-        if not isinstance(body, dict) or "id" not in body:
-            raise BackendError(f"expected a session object, got {str(body)[:200]}", action=action)
-        return body
+    def _client(self) -> Client:
+        api_url = self.api_url
+        # A 401 in the middle of a run: e.g. NectoProxy restarted, and it has a new token.
+        return Client(api_url, self._token, refused=lambda words: f"the capture server at {api_url} refused the "
+                                                                  f"API token ({TOKEN_ENV}): {words}. {TOKEN_WHERE}")
 
     # devices -----------------------------------------------------------------
     def devices(self) -> dict[str, Device]:
@@ -201,12 +178,12 @@ class LocalBackend:
             attached = self.attached[session_id] = Attached(started=started)
         else:
             name = options.name or "pytest"
-            session = self._json(self._call("POST", "/api/sessions", action, json={"name": name}), action)
+            session = _session(self.client.json("POST", "/api/sessions", action=action, json={"name": name}), action)
             session_id = str(session["id"])
             attached = self.attached[session_id] = Attached(started=time.time())
             if self.external is not None:
                 self.external.own(session_id)
-            self._call("POST", f"/api/sessions/{session_id}/activate", action)
+            self.client.request("POST", f"/api/sessions/{session_id}/activate", action=action)
         if device.address in self.android:
             capture = self.android[device.address][1]
             try:
@@ -220,13 +197,11 @@ class LocalBackend:
         action = "wait for capture to be ready"
         if is_window(session_id):
             return  # the server has recorded since it started
-        while True:
-            session = self._json(self._call("GET", f"/api/sessions/{session_id}", action), action)
-            if session.get("isActive") and session.get("isRecording"):
-                return
-            if time.monotonic() >= deadline:
-                raise BackendError("the session is not active and recording", action=action)
-            time.sleep(0.05)
+        # A 404 here means the session is gone, not that it is still on its way (as on HeadSpin).
+        self.client.poll(f"/api/sessions/{session_id}", action=action, deadline=deadline, absent_is_pending=False,
+                         done=lambda session: bool(_session(session, action).get("isActive")
+                                                   and session.get("isRecording")),
+                         pending="the session is not active and recording")
 
     def stop_capture(self, session_id: str, deadline: float) -> None:
         # A recorder that fails costs its own artifact (reported when it is downloaded),
@@ -251,13 +226,14 @@ class LocalBackend:
                     attached.errors.update({"mp4": f"android recording: {exc}", "device.log": f"logcat: {exc}"})
         if is_window(session_id):
             return  # the user's recording session goes on; the window ends here
-        self._call("PATCH", f"/api/sessions/{session_id}", "stop capture",
-                   json={"isRecording": False, "isActive": False})
+        self.client.request("PATCH", f"/api/sessions/{session_id}", action="stop capture", retry=REPEATABLE,
+                            json={"isRecording": False, "isActive": False})
 
     # results -----------------------------------------------------------------
     def annotate(self, session_id: str, annotation: Annotation) -> None:
         if not is_window(session_id):  # never rename the user's recording session
-            self._call("PATCH", f"/api/sessions/{session_id}", "name the session", json={"name": annotation.name})
+            self.client.request("PATCH", f"/api/sessions/{session_id}", action="name the session", retry=REPEATABLE,
+                                json={"name": annotation.name})
         self.store.annotate(session_id, annotation.name, annotation.description, annotation.tags, "local")
 
     def report_status(self, session_id: str, userflow: str, description: str | None,
@@ -300,11 +276,7 @@ class LocalBackend:
             stopped = attached.stopped if attached.stopped is not None else time.time()
             har = self.external.window_har(attached.started, stopped, session_id)
         else:
-            response = self._call("GET", f"/api/har/export/{session_id}", "download har")
-            try:
-                har = response.json()
-            except ValueError:
-                har = None
+            har = self.client.json("GET", f"/api/har/export/{session_id}", action="download har")
         try:
             is_har = isinstance(har["log"]["entries"], list)
         except (KeyError, TypeError):
@@ -421,4 +393,5 @@ class LocalBackend:
             self._server = None
         if self.external is not None:
             self.external.close()  # delete our sessions, give the user's their flags back
-        self.http.close()
+        if self.client is not None:
+            self.client.close()

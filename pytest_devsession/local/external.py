@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,6 +38,7 @@ import pytest
 import requests
 
 from ..backends.base import BackendError
+from ..http.client import NO_RETRY, REPEATABLE, Client, wait_for
 from .capture.recorder import DEFAULT_BACKGROUND_HOSTS
 
 CHECK_TIMEOUT = 3.0  # seconds for each request of the checks at start: one try, no retries
@@ -50,20 +50,10 @@ TOKEN_WHERE = ("NectoProxy makes a new token at every start and prints it only i
                "(`Web UI: http://localhost:8889/?token=...`)")
 _BACKGROUND = [re.compile(p, re.IGNORECASE) for p in DEFAULT_BACKGROUND_HOSTS]
 
-Call = Callable[..., requests.Response]
-
 
 def is_window(session_id: str) -> bool:
     """A test's capture on a one-recording server (no session of its own on the server)."""
     return WINDOW_MARK in session_id
-
-
-def error_words(response: requests.Response) -> str:
-    """A capture server's own words for a failed request: its JSON ``error``, else the start of the body."""
-    try:
-        return str(response.json().get("error") or response.text[:200])
-    except (ValueError, AttributeError):
-        return response.text[:200] or response.reason
 
 
 def _usage(setting: str, message: str) -> pytest.UsageError:
@@ -82,18 +72,14 @@ def _empty_har(name: str) -> dict:
 class ExternalServer:
     """What the capture server at ``api_url`` does, found once, and how a test's HAR is cut from it.
 
-    ``call(method, path, action, **kwargs)`` is the backend's API client (retries, one error type).
+    ``client`` is the backend's client of that server's API.
     """
 
-    def __init__(self, api_url: str, proxy_url: str | None, token: str, call: Call) -> None:
+    def __init__(self, api_url: str, proxy_url: str | None, token: str, client: Client) -> None:
         self.api_url = api_url
         self.proxy_url = proxy_url
-        self.call = call
+        self.client = client
         self._token = token
-        self.checks = requests.Session()  # one try each, short timeouts: a dead server costs seconds once
-        self.checks.trust_env = False
-        if token:
-            self.checks.headers["Authorization"] = f"Bearer {token}"
         self.recording: dict | None = None  # the session a one-recording server puts everything into
         self.found: dict[str, tuple[bool, bool]] = {}  # session id -> (isActive, isRecording) as found
         self.created: list[str] = []  # sessions of ours, deleted at the end
@@ -137,43 +123,45 @@ class ExternalServer:
                                "out --devsession-local-url")
         self.opened = True
 
+    def _check(self, path: str):
+        """One try with a short timeout: a dead server costs seconds once, not retries per test."""
+        return self.client.request("GET", path, action="check the capture server", retry=NO_RETRY,
+                                   timeout=CHECK_TIMEOUT)
+
     def _first_contact(self) -> list[dict]:
         url = f"{self.api_url}/api/sessions"
         try:
-            response = self.checks.get(url, timeout=CHECK_TIMEOUT)
-        except requests.RequestException as exc:
-            raise _usage("--devsession-local-url", f"nothing answers at {self.api_url} ({type(exc).__name__}): "
-                                                   "is the capture server running, and is that its API's "
-                                                   "address?") from None
-        if response.status_code == 401:
-            told = (f"refused the API token in {TOKEN_ENV}" if self._token else
-                    f"needs an API token: set {TOKEN_ENV}")
-            raise _usage(TOKEN_ENV, f"the capture server at {self.api_url} {told} "
-                                    f"(HTTP 401: {self._words(response)}). {TOKEN_WHERE}; copy it from there")
-        if response.status_code >= 400:
-            raise _usage("--devsession-local-url", f"GET {url} answered HTTP {response.status_code}: "
-                                                   f"{self._words(response)}")
+            response = self._check("/api/sessions")
+        except BackendError as exc:
+            if exc.status is None:
+                raise _usage("--devsession-local-url", f"nothing answers at {self.api_url} ({exc.words}): "
+                                                       "is the capture server running, and is that its API's "
+                                                       "address?") from None
+            if exc.status == 401:
+                told = (f"refused the API token in {TOKEN_ENV}" if self._token else
+                        f"needs an API token: set {TOKEN_ENV}")
+                raise _usage(TOKEN_ENV, f"the capture server at {self.api_url} {told} "
+                                        f"(HTTP 401: {exc.words}). {TOKEN_WHERE}; copy it from there") from None
+            raise _usage("--devsession-local-url", f"GET {url} answered HTTP {exc.status}: {exc.words}") from None
         try:
             sessions = response.json()["sessions"]
             valid = isinstance(sessions, list) and all(isinstance(s, dict) and "id" in s for s in sessions)
         except (ValueError, KeyError, TypeError):
             valid = False
         if not valid:
+            text = " ".join(response.text.split())[:200]
+            words = text.replace(self._token, "***") if self._token else text
             raise _usage("--devsession-local-url", f"{self.api_url} does not answer like NectoProxy's Sessions "
-                                                   f"API: GET /api/sessions gave {self._words(response)!r}")
+                                                   f"API: GET /api/sessions gave {words!r}")
         return sessions
 
-    def _words(self, response: requests.Response) -> str:
-        words = error_words(response)
-        return words.replace(self._token, "***") if self._token else words
-
     def _fetch_ca(self) -> None:
-        """The server's CA, for ``devsession.ca_cert_path`` (no token needed, as NectoProxy serves it)."""
+        """The server's CA, for ``devsession.ca_cert_path`` (NectoProxy serves it without a token)."""
         url = f"{self.api_url}/api/certificates/ca"
         try:
-            response = requests.get(url, timeout=CHECK_TIMEOUT)
-            found = response.ok and response.content.lstrip().startswith(b"-----BEGIN CERTIFICATE-----")
-        except requests.RequestException:
+            response = self._check("/api/certificates/ca")
+            found = response.content.lstrip().startswith(b"-----BEGIN CERTIFICATE-----")
+        except BackendError:
             found = False
         if not found:
             sys.stderr.write(f"pytest-devsession: no CA certificate at {url}: devsession.ca_cert_path is None, "
@@ -188,10 +176,10 @@ class ExternalServer:
     def _probe(self) -> str | None:
         """Send a marked request through the proxy while a probe session is active; where did it land?"""
         action = "probe the capture server"
-        probe = self.call("POST", "/api/sessions", action, json={"name": PROBE_SESSION}).json()
+        probe = self.client.json("POST", "/api/sessions", action=action, json={"name": PROBE_SESSION})
         self.created.append(probe["id"])
         self.changed = True
-        self.call("POST", f"/api/sessions/{probe['id']}/activate", action)
+        self.client.request("POST", f"/api/sessions/{probe['id']}/activate", action=action)
         marker = f"devsession-probe-{uuid.uuid4().hex}"
         target = f"{self.api_url}/api/health?{marker}"
         try:
@@ -204,21 +192,19 @@ class ExternalServer:
                                                      f"{self.api_url}/api/health ({type(exc).__name__}: "
                                                      f"{str(exc)[:200]}): is it the proxy of that capture "
                                                      "server?") from None
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            landed = self._find(marker, probe["id"])
-            if landed is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        # The server may list a request it proxied a moment later.
+        landed = wait_for(lambda: self._find(marker, probe["id"]), lambda found: found is not None,
+                          deadline=time.monotonic() + SETTLE_SECONDS, action=action, settle=True,
+                          sleep=self.client.sleep)
         if landed is None:
             return None
         session_id, entry_ids = landed
         if session_id != probe["id"]:
-            listed = {s["id"]: s for s in self.call("GET", "/api/sessions", action).json()["sessions"]}
+            listed = {s["id"]: s for s in self.client.json("GET", "/api/sessions", action=action)["sessions"]}
             self.recording = {"id": session_id, "name": listed.get(session_id, {}).get("name", session_id)}
             for entry_id in entry_ids:  # the user's recording gets no entry of ours
                 try:
-                    self.call("DELETE", f"/api/traffic/{entry_id}", action)
+                    self.client.request("DELETE", f"/api/traffic/{entry_id}", action=action)
                 except BackendError:
                     pass
         return session_id
@@ -227,8 +213,8 @@ class ExternalServer:
         """The session holding the request whose URL has ``marker``, and its entry ids."""
         if self.has_listing:
             try:
-                entries = self.call("GET", "/api/traffic", "find the probe request",
-                                    params={"search": marker, "limit": 10}).json()["entries"]
+                entries = self.client.json("GET", "/api/traffic", action="find the probe request",
+                                           params={"search": marker, "limit": 10})["entries"]
             except BackendError as exc:
                 if exc.status not in (404, 405):
                     raise
@@ -237,7 +223,7 @@ class ExternalServer:
                 return (entries[0]["sessionId"], [e["id"] for e in entries]) if entries else None
         # No listing: look through HAR exports, the probe session first.
         for session_id in [probe_id, *self.found]:
-            har = self.call("GET", f"/api/har/export/{session_id}", "find the probe request").json()
+            har = self.client.json("GET", f"/api/har/export/{session_id}", action="find the probe request")
             if any(marker in e["request"]["url"] for e in har["log"]["entries"]):
                 return session_id, []
         return None
@@ -255,27 +241,26 @@ class ExternalServer:
         """The recording session's entries in [started, stopped] (epoch seconds), oldest first, as the server's HAR."""
         first, last = math.floor(started * 1000), math.ceil(stopped * 1000)  # entries carry epoch ms
         if self.has_listing:
-            deadline = time.monotonic() + SETTLE_SECONDS
-            while True:
-                chosen = [e for e in self._since(first) if e["timestamp"] <= last and e["id"] not in self.claimed
-                          and not _background(e.get("host", ""))]
-                if all(e.get("isComplete", True) for e in chosen) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
+            # Requests still in flight when the test stopped complete a moment later; after that, take what is there.
+            chosen = wait_for(lambda: [e for e in self._since(first) if e["timestamp"] <= last
+                                       and e["id"] not in self.claimed and not _background(e.get("host", ""))],
+                              lambda entries: all(e.get("isComplete", True) for e in entries),
+                              deadline=time.monotonic() + SETTLE_SECONDS, action="download har", settle=True,
+                              sleep=self.client.sleep)
             if not chosen:
                 return _empty_har(name)
             chosen.sort(key=lambda e: e["timestamp"])
             ids = [e["id"] for e in chosen]
             try:
-                har = self.call("POST", "/api/har/export", "download har",
-                                json={"entryIds": ids, "sessionName": name}).json()
+                har = self.client.json("POST", "/api/har/export", action="download har",
+                                       json={"entryIds": ids, "sessionName": name})
                 self.claimed.update(ids)
                 return har
             except BackendError as exc:
                 if exc.status not in (404, 405):
                     raise
         # No listing or no export of chosen entries: the whole session, cut here.
-        har = self.call("GET", f"/api/har/export/{self.recording['id']}", "download har").json()
+        har = self.client.json("GET", f"/api/har/export/{self.recording['id']}", action="download har")
         har["log"]["entries"] = sorted(
             (e for e in har["log"]["entries"] if first <= _epoch_ms(e) <= last
              and not _background(urlsplit(e["request"]["url"]).hostname or "")), key=_epoch_ms)
@@ -286,9 +271,9 @@ class ExternalServer:
         entries: list[dict] = []
         limit, offset = 20, 0
         while True:
-            page = self.call("GET", "/api/traffic", "list traffic", params={
+            page = self.client.json("GET", "/api/traffic", action="list traffic", params={
                 "sessionId": self.recording["id"], "sortField": "timestamp", "sortDirection": "desc",
-                "limit": limit, "offset": offset}).json()["entries"]
+                "limit": limit, "offset": offset})["entries"]
             entries += [e for e in page if e["timestamp"] >= first]
             if len(page) < limit or page[-1]["timestamp"] < first:
                 return entries
@@ -310,20 +295,20 @@ class ExternalServer:
             if session_id == recording:  # NectoProxy would drop all traffic until restart
                 continue
             try:
-                self.call("DELETE", f"/api/sessions/{session_id}", "delete a session of ours")
+                self.client.request("DELETE", f"/api/sessions/{session_id}", action="delete a session of ours")
             except BackendError as exc:
                 if exc.status != 404:
                     problems.append(str(exc))
         self.created.clear()
         try:
             now = {s["id"]: (bool(s.get("isActive")), bool(s.get("isRecording")))
-                   for s in self.call("GET", "/api/sessions", "restore the sessions").json()["sessions"]}
+                   for s in self.client.json("GET", "/api/sessions", action="restore the sessions")["sessions"]}
             # Deactivate first: on a server with one active session, activating deactivates the rest.
             changes = sorted(((sid, flags) for sid, flags in self.found.items() if sid in now and now[sid] != flags),
                              key=lambda change: change[1][0])
             for session_id, (active, recording_flag) in changes:
-                self.call("PATCH", f"/api/sessions/{session_id}", "restore the sessions",
-                          json={"isActive": active, "isRecording": recording_flag})
+                self.client.request("PATCH", f"/api/sessions/{session_id}", action="restore the sessions",
+                                    retry=REPEATABLE, json={"isActive": active, "isRecording": recording_flag})
         except BackendError as exc:
             problems.append(str(exc))
         self.changed = bool(problems)
@@ -340,7 +325,6 @@ class ExternalServer:
         if self._ca_dir is not None:
             shutil.rmtree(self._ca_dir, ignore_errors=True)
             self._ca_dir = None
-        self.checks.close()
 
 
 def _epoch_ms(entry: dict) -> int:

@@ -5,16 +5,11 @@ import os
 import threading
 from pathlib import Path
 
-import requests
-
+from ...http.client import REPEATABLE, SEND_ONCE, Client
 from ...redact import redact_file
+from ...settings import TOKEN_ENV
 from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from . import routes
-from .client import Client
-
-
-class CutShort(BackendError):
-    """A download whose body stopped before its end: worth one more try."""
 
 
 def _platform(raw: dict) -> str:
@@ -30,7 +25,8 @@ class HeadSpinBackend:
 
     def __init__(self, settings) -> None:
         self.settings = settings
-        self.client = Client(settings.api_url, settings.token.reveal(), timeout=settings.request_timeout)
+        self.client = Client(settings.api_url, settings.token.reveal(), hint="is --devsession-api-url right?",
+                             refused=lambda words: f"HeadSpin refused the API token in {TOKEN_ENV}: {words}")
         self._userflows: dict[str, str] = {}
         self._userflow_lock = threading.Lock()
 
@@ -39,7 +35,7 @@ class HeadSpinBackend:
 
     # devices -----------------------------------------------------------
     def devices(self) -> dict[str, Device]:
-        body = self.client.request("GET", routes.DEVICES, action="list devices")
+        body = self.client.json("GET", routes.DEVICES, action="list devices")
         raw = body.get("devices") if isinstance(body, dict) else None
         if not isinstance(raw, list):
             raise BackendError("the device list has no 'devices' array; is --devsession-api-url a HeadSpin API?",
@@ -67,9 +63,10 @@ class HeadSpinBackend:
         action = f"{verb} {device.address}"
         if device.platform in ("android", "ios"):
             path = routes.lock(device.platform, device.serial) if verb == "lock" else routes.unlock(device.platform, device.serial)
-            return self.client.request("POST", path, action=action)
+            return self.client.json("POST", path, action=action, retry=REPEATABLE)
         path = routes.LOCK_BY_ID if verb == "lock" else routes.UNLOCK_BY_ID
-        return self.client.request("POST", path, action=action, json={"device_id": device.device_id or device.serial})
+        return self.client.json("POST", path, action=action, retry=REPEATABLE,
+                                json={"device_id": device.device_id or device.serial})
 
     # capture -----------------------------------------------------------
     def start_capture(self, device: Device, options: CaptureOptions) -> str:
@@ -79,8 +76,8 @@ class HeadSpinBackend:
             body["mitm_ignore"] = list(options.mitm_ignore)
         if options.network_keep_in_session_patterns:
             body["network_keep_in_session_patterns"] = list(options.network_keep_in_session_patterns)
-        # Sent once: a retried create could open two sessions on the device.
-        answer = self.client.request("POST", routes.SESSIONS, action="start capture", idempotent=False, json=body)
+        # Sent once (again only if it never left, or on 429): a retried create could open two sessions.
+        answer = self.client.json("POST", routes.SESSIONS, action="start capture", retry=SEND_ONCE, json=body)
         session_id = answer.get("session_id") if isinstance(answer, dict) else None
         if not session_id:
             raise BackendError(f"the answer to session create has no session_id: {str(answer)[:200]}",
@@ -93,18 +90,18 @@ class HeadSpinBackend:
 
     def stop_capture(self, session_id: str, deadline: float) -> None:
         # PATCH to inactive is idempotent, so it may be retried.
-        self.client.request("PATCH", routes.session(session_id), action="stop capture",
-                            json={"active": False, "nowait": True})
+        self.client.json("PATCH", routes.session(session_id), action="stop capture", retry=REPEATABLE,
+                         json={"active": False, "nowait": True})
         self.client.poll(routes.timestamps(session_id), action="wait for capture to complete",
                          done=lambda body: "capture-complete" in body, deadline=deadline)
 
     # results -----------------------------------------------------------
     def annotate(self, session_id: str, annotation: Annotation) -> None:
-        self.client.request("POST", routes.description(session_id), action="name the session",
-                            json={"name": annotation.name, "description": annotation.description})
+        self.client.json("POST", routes.description(session_id), action="name the session", retry=REPEATABLE,
+                         json={"name": annotation.name, "description": annotation.description})
         if annotation.tags:
-            self.client.request("POST", routes.tags(session_id), action="tag the session", idempotent=False,
-                                json=[{key: value} for key, value in annotation.tags.items()])
+            self.client.json("POST", routes.tags(session_id), action="tag the session", retry=SEND_ONCE,
+                             json=[{key: value} for key, value in annotation.tags.items()])
 
     def _userflow_id(self, name: str, description: str | None) -> str:
         with self._userflow_lock:
@@ -113,7 +110,7 @@ class HeadSpinBackend:
                 if description:
                     body["description"] = description
                 # PUT answers the existing flow when one has that name: safe to retry.
-                answer = self.client.request("PUT", routes.USERFLOWS, action=f"create user flow {name!r}", json=body)
+                answer = self.client.json("PUT", routes.USERFLOWS, action=f"create user flow {name!r}", json=body)
                 flow_id = answer.get("user_flow_id") if isinstance(answer, dict) else None
                 if not flow_id:
                     raise BackendError(f"no user_flow_id in the answer: {str(answer)[:200]}", action="create user flow")
@@ -126,40 +123,20 @@ class HeadSpinBackend:
         body = {"session_id": session_id, "status": status}
         if message:
             body["status_message"] = message
-        self.client.request("POST", routes.userflow_sessions(flow_id), action=f"join user flow {userflow!r}",
-                            json=body)
+        # Setting a session's status in its flow: the same request twice leaves the same state.
+        self.client.json("POST", routes.userflow_sessions(flow_id), action=f"join user flow {userflow!r}",
+                         retry=REPEATABLE, json=body)
 
     def upload_measurements(self, session_id: str, userflow: str, measurements: list[dict]) -> None:
         flow_id = self._userflow_id(userflow, None)
         data = [{k: v for k, v in m.items() if v is not None} for m in measurements]
-        self.client.request("POST", routes.session_measurements(flow_id, session_id),
-                            action="upload measurements", idempotent=False, json={"data": data})
+        self.client.json("POST", routes.session_measurements(flow_id, session_id),
+                         action="upload measurements", retry=SEND_ONCE, json={"data": data})
 
     def download(self, session_id: str, ext: str, dest: Path) -> int:
-        # One more try when the stream was cut short: urllib3 retries only until the headers.
-        try:
-            return self._download_once(session_id, ext, dest)
-        except CutShort:
-            return self._download_once(session_id, ext, dest)
-
-    def _download_once(self, session_id: str, ext: str, dest: Path) -> int:
-        action = f"download {ext}"
         partial = dest.with_name(dest.name + ".part")
-        response = self.client.request("GET", routes.download(session_id, ext), action=action,
-                                       expect_json=False, stream=True)
-        size = 0
         try:
-            try:
-                with response, open(partial, "wb") as out:
-                    for chunk in response.iter_content(64 * 1024):
-                        out.write(chunk)
-                        size += len(chunk)
-            except requests.RequestException as exc:
-                raise CutShort(f"the download was cut short after {size} bytes ({type(exc).__name__})",
-                               action=action) from None
-            expected = response.headers.get("Content-Length")
-            if expected is not None and expected.isdigit() and int(expected) != size and "Content-Encoding" not in response.headers:
-                raise CutShort(f"the download was cut short ({size} of {expected} bytes)", action=action)
+            size = self.client.download(routes.download(session_id, ext), partial, action=f"download {ext}")
             if ext == "har" and not self.settings.har_raw:
                 size = redact_file(partial, self.settings.redact)
             os.replace(partial, dest)
@@ -170,8 +147,8 @@ class HeadSpinBackend:
 
     def live_sessions(self, device: Device) -> list[str]:
         """Capture sessions still active on ``device`` (ours: we hold its lock)."""
-        body = self.client.request("GET", routes.SESSIONS, action="list live sessions",
-                                   params={"include_all": "false", "num_sessions": 50})
+        body = self.client.json("GET", routes.SESSIONS, action="list live sessions",
+                                params={"include_all": "false", "num_sessions": 50})
         sessions = body.get("sessions") if isinstance(body, dict) else None
         return [str(s["session_id"]) for s in sessions or () if isinstance(s, dict)
                 and s.get("device_address") == device.address and s.get("session_id")]

@@ -1,4 +1,4 @@
-"""Every HeadSpin route the plugin calls, in one place (see docs/headspin-routes.md).
+"""Every HeadSpin route the plugin calls, in one place.
 
 Paths are relative to the API base URL (``.../v0``). Confidence in each is noted
 where the public documentation leaves it open.
@@ -52,10 +52,6 @@ USERFLOWS = "/userflows"
 
 def userflow_sessions(user_flow_id: str) -> str:
     return f"/userflows/{_q(user_flow_id)}/sessions"
-
-
-def userflow_session(user_flow_id: str, session_id: str) -> str:
-    return f"/userflows/{_q(user_flow_id)}/sessions/{_q(session_id)}"
 
 
 def session_measurements(user_flow_id: str, session_id: str) -> str:

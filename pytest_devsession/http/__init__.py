@@ -1,0 +1,11 @@
+"""The one HTTP client every service is called through (``client``).
+
+It owns how a request goes out and what comes back: the bearer token (only ever in the
+``Authorization`` header), timeouts, the retry policies (``Retry``: connection errors, 429 with
+``Retry-After``, 5xx, and only for requests safe to repeat), the polling helper (``wait_for``,
+``Client.poll``) and the turning of every failure into the one error type,
+``backends.base.BackendError``, which keeps the status, the server's own words, the request id
+and the request it answered. Nothing here knows a service's routes.
+
+Importing this package is cheap; ``client`` imports requests.
+"""
