@@ -10,33 +10,34 @@ stop → wait until complete → name, tags, status, measurements → downloads.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import threading
 import time
 import uuid
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from . import contents, markers, outcome, recovery
+from .backends.base import (
+    Annotation,
+    AuthenticationError,
+    BackendError,
+    CaptureOptions,
+    Device,
+)
 from .background import Background
-from .backends.base import (Annotation, AuthenticationError, BackendError, CaptureOptions, Device,
-                            DeviceUnavailable)
+from .devices import Devices, stop_run
 from .folders import Folders
 from .handle import DevSession, handle_key
 from .journal import Journal, spool_orphans
-from .leases import Ledger, forget, of_run, process_info, release_stale
-from .pool import DeviceBusy, Pool
-from .pool import available as pool_available
-from .pool import folder_for as pool_folder
+from .leases import Ledger, process_info, release_stale
 from .reporting import html as html_report
 from .reporting import junit, manifest, summary
+from .signals import deferred_signals, sigterm, timeout_paused
 from .spool import Spool, transient
-from .workers import xdist_workers
 
 
 class DevSessionWarning(UserWarning):
@@ -67,7 +68,6 @@ options_key = pytest.StashKey[markers.MarkerOptions]()
 state_key = pytest.StashKey[CaptureState]()
 reports_key = pytest.StashKey[list]()  # the reports of the test's current attempt
 earlier_key = pytest.StashKey[list]()  # earlier attempts that pytest-rerunfailures reran
-taken_key = pytest.StashKey[str]()  # the pool device this test holds
 
 
 class Controller:
@@ -77,31 +77,13 @@ class Controller:
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         self.worker_id = workerinput["workerid"] if self.is_worker else None
-        # "local" is this machine: every worker has its own capture proxy, so it is never exclusive.
-        exclusive = [d for d in settings.devices if d != "local"]
-        workers = None if self.is_worker else xdist_workers(config)
-        if workers and exclusive and workers[0] > len(settings.devices):
-            raise pytest.UsageError(
-                f"pytest-devsession: {workers[1]} starts {workers[0]} xdist workers, more than there are "
-                f"devices ({len(settings.devices)}: {', '.join(settings.devices)}); each worker needs its own "
-                "device: pass one --devsession-device per worker or start fewer workers"
-            )
-        # The device this process tries first (worker gwN: the N-th); any free one of the pool will do.
-        index = int(re.sub(r"\D", "", workerinput["workerid"]) or 0) if self.is_worker else 0
-        if settings.devices == ("local",):
-            self.pool_device = "local"
-        else:
-            self.pool_device = settings.devices[index] if index < len(settings.devices) else None
         # One id for the run, the same in every xdist worker (pytest_configure_node hands it over).
         self.run_id = (workerinput or {}).get("devsession_run") or (workerinput or {}).get("testrunuid") \
             or uuid.uuid4().hex
         self.main_process = (workerinput or {}).get("devsession_main") or process_info()
-        self.pool: Pool | None = None
         self.crashed: dict[str, dict] = {}  # node id -> record of a test whose worker died under it
         self.backend = None
         self.known: dict[str, Device] = {}
-        self.locked: dict[str, Device] = {}
-        self.lock_errors: dict[str, str] = {}
         self.open: dict[str, pytest.Item] = {}
         self.records: list[dict] = []
         self.run_problems: list[str] = []
@@ -112,7 +94,6 @@ class Controller:
         # Attempts whose capture is closed and whose verdict waits for their teardown report:
         # only then is it known whether pytest-rerunfailures runs the test again.
         self.pending: dict[str, Attempt] = {}
-        self.uncertain: set[str] = set()  # devices where a create may have opened a session we never heard of
         self.spool = Spool(settings.store_dir / "spool")
         # Naming, status, measurements and downloads, while the next test runs (background.py).
         self.background = Background(settings.background)
@@ -126,6 +107,8 @@ class Controller:
         self.device_source = settings.api_url if settings.backend == "headspin" else "this machine"
         self.ledger: Ledger | None = None
         self._previous_sigterm = None
+        # Which test holds which device, the locks at the service (devices.py); checks the worker count.
+        self.devices = Devices(config, settings, self.run_id, self.run_problems, self.open, self._ledger)
         self.tested = False  # a test of this run reported: its manifest replaces the last one
 
     @staticmethod
@@ -198,11 +181,10 @@ class Controller:
         if outlives or self.is_worker:
             self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url,
                                  run=self.run_id, worker=self.worker_id, main=self.main_process, outlives=outlives)
-        if pool_available():
-            self.pool = Pool(pool_folder(self.settings.store_dir, backend.name, self.service_url),
-                             self.run_id, self.worker_id)
+        self.devices.begin(backend, self.known, self.service_url,
+                           lambda: self.ledger.path if self.ledger is not None else None)
         if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm)
+            self._previous_sigterm = signal.signal(signal.SIGTERM, sigterm)
 
     def _maintenance(self) -> None:
         """Before any test: release what dead runs held, deliver what earlier runs could not."""
@@ -409,8 +391,8 @@ class Controller:
             self._keep(self._deliver(nodeid))
         if self.backend is None:
             return
-        if not (self.open or self.locked or (self.pool is not None and self.pool.held)):
-            self._sweep()
+        if not (self.open or self.devices.busy()):
+            self.devices.sweep()
             return
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._postpone) if main else None
@@ -436,24 +418,7 @@ class Controller:
                     self.run_problems.append(f"could not stop capture {session_id}: {exc}")
                 finally:
                     self.open.pop(session_id, None)
-            for address in list(self.pool.held) if self.pool is not None else ():
-                try:  # a test that never reached its teardown held it
-                    self._stop_unknown_sessions(address)
-                finally:
-                    self.pool.give_back(address)
-            for address, device in list(self.locked.items()):
-                self._stop_unknown_sessions(address)
-                if self._account_lock(address):
-                    self.locked.pop(address, None)  # one lock for the whole run: _sweep gives it up
-                    continue
-                try:
-                    self.backend.unlock(device)
-                    self._ledger("drop_device", address)
-                except Exception as exc:  # noqa: BLE001 - the ledger keeps it for the next run
-                    self.run_problems.append(f"could not unlock {address}: {exc}")
-                finally:
-                    self.locked.pop(address, None)
-            self._sweep()
+            self.devices.release()
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -461,40 +426,6 @@ class Controller:
     def _postpone(self, signum, frame) -> None:
         """Ctrl-C while the run releases its leases: finish releasing first, then act on it."""
         self.ctrl_c_postponed = True
-
-    def _account_lock(self, address: str) -> bool:
-        """The service's lock on this device belongs to the account: one lock serves every
-        process of the run, and the run's main process gives it up at the end (``_sweep``)."""
-        return self.pool is not None and address != "local" and getattr(self.backend, "account_locks", False)
-
-    def _sweep(self) -> None:
-        """The run's main process, when every test is done: unlock the devices any process of
-        the run locked, each once it is free (another run's test may still be on it)."""
-        if self.is_worker or self.pool is None or not getattr(self.backend, "account_locks", False):
-            return
-        deadline = min(self.settings.ready_timeout, 60)
-        leases = self.settings.store_dir / "leases"
-        for address in self.pool.locked_for_run():
-            device = self.known.get(address)
-            if device is None:
-                continue
-            try:
-                self.pool.take([address], "the end of the run", deadline)
-            except (DeviceBusy, OSError) as exc:
-                self.run_problems.append(f"could not unlock {address}: {exc}")
-                continue
-            try:
-                if self.pool.locked_by_run(address):
-                    self.backend.unlock(device)
-                    self.pool.set_locked(address, False)
-                    self._ledger("drop_device", address)
-                    for path, _ in of_run(leases, self.run_id):
-                        if self.ledger is None or path != self.ledger.path:
-                            forget(path, devices=[address])
-            except Exception as exc:  # noqa: BLE001 - the ledgers keep it for the next run
-                self.run_problems.append(f"could not unlock {address}: {exc}")
-            finally:
-                self.pool.give_back(address)
 
     def _ledger(self, action: str, *args, **kwargs) -> None:
         if self.ledger is not None:
@@ -537,21 +468,21 @@ class Controller:
 
     def _open_capture(self, item: pytest.Item, options: markers.MarkerOptions, handle: DevSession) -> None:
         """Take a device, lock it once, start the capture and wait until it is ready."""
-        address = self._take(item, options.device)
-        device = self._lock(address)
+        address = self.devices.take(item, options.device)
+        device = self.devices.lock(address)
         folder = self.folders.take(item.nodeid)
         try:
             with deferred_signals():  # a create half done would open a session we never hear of
                 session_id = self.backend.start_capture(device, CaptureOptions(
                     item.nodeid, options.mitm_ignore, options.network_keep_in_session_patterns))
         except AuthenticationError as exc:
-            self._stop_run(exc)
+            stop_run(exc)
         except BackendError as exc:
             if exc.status is None:  # no answer: the session may exist all the same
-                self.uncertain.add(address)
+                self.devices.uncertain.add(address)
             pytest.fail(f"pytest-devsession could not start a capture on {address}: {exc}", pytrace=False)
         except BaseException:
-            self.uncertain.add(address)
+            self.devices.uncertain.add(address)
             raise
         item.stash[state_key] = CaptureState(session_id, device, folder, options)
         self.open[session_id] = item
@@ -563,7 +494,7 @@ class Controller:
         try:
             self.backend.wait_ready(session_id, time.monotonic() + self.settings.ready_timeout)
         except AuthenticationError as exc:
-            self._stop_run(exc)
+            stop_run(exc)
         except BackendError as exc:
             pytest.fail(f"pytest-devsession: capture {session_id} on {address} did not become ready within "
                         f"{self.settings.ready_timeout:g} s (--devsession-ready-timeout): {exc}", pytrace=False)
@@ -576,105 +507,6 @@ class Controller:
                 "backend": self.backend.name, "api_url": self.service_url,
                 "main": self.main_process if self.is_worker else None})
         self._hook("session_started", [], item=item, session_id=session_id, device_address=address)
-
-    def _stop_run(self, exc: AuthenticationError):
-        pytest.exit(f"pytest-devsession: {exc.message}", returncode=pytest.ExitCode.USAGE_ERROR)
-
-    def _take(self, item: pytest.Item, pinned: str | None) -> str:
-        """The device for this test, held by this process until the test's capture is closed.
-
-        A pinned test waits for its device while another process's test holds it; any other
-        test takes this process's usual device, else any free one of the pool.
-        """
-        if self.pool is None or (pinned or self.pool_device) == "local":
-            address = pinned or self.pool_device
-            if address is None:
-                pytest.fail(f"pytest-devsession: no device for this process ({self.worker_id}): "
-                            "pass one --devsession-device per xdist worker", pytrace=False)
-            return address
-        if pinned:
-            candidates = [pinned]
-        else:
-            pool = [d for d in self.settings.devices if d != "local"]
-            candidates = ([self.pool_device] if self.pool_device in pool else []) + \
-                [d for d in pool if d != self.pool_device]
-            # A device this process could not lock stays out, while another one may do.
-            candidates = [d for d in candidates if d not in self.lock_errors] or candidates
-        try:
-            address = self.pool.take(candidates, item.nodeid, self.settings.ready_timeout)
-        except DeviceBusy as exc:
-            what = f"{pinned} (pinned by @pytest.mark.devsession(device=...))" if pinned else \
-                f"any device of the pool ({', '.join(candidates)})"
-            pytest.fail(f"pytest-devsession: waited {exc.waited:g} s (--devsession-ready-timeout) for {what}: {exc}",
-                        pytrace=False)
-        except OSError as exc:
-            pytest.fail(f"pytest-devsession: cannot use the device pool in {self.pool.folder}: {exc}", pytrace=False)
-        item.stash[taken_key] = address
-        return address
-
-    def _give_back(self, item: pytest.Item) -> None:
-        """The test's capture is closed: its device goes back to the pool for any process's next test."""
-        address = item.stash.get(taken_key, None)
-        if address is None:
-            return
-        del item.stash[taken_key]
-        try:
-            self._stop_unknown_sessions(address)
-        finally:
-            self.pool.give_back(address)
-
-    def _stop_unknown_sessions(self, address: str) -> None:
-        """A create cut short may have opened a session whose id never reached us: close it
-        while the device is still ours."""
-        device = self.locked.get(address) or self.known.get(address)
-        if address not in self.uncertain or device is None or not hasattr(self.backend, "live_sessions"):
-            return
-        try:
-            for session_id in self.backend.live_sessions(device):
-                if session_id not in self.open:
-                    self.backend.stop_capture(session_id, time.monotonic() + min(self.settings.ready_timeout, 60))
-            self.uncertain.discard(address)
-        except Exception as exc:  # noqa: BLE001
-            self.run_problems.append(f"could not check {address} for open captures: {exc}")
-
-    def _lock(self, address: str) -> Device:
-        if address in self.lock_errors:
-            pytest.fail(self.lock_errors[address], pytrace=False)
-        device = self.known[address]
-        shared = self._account_lock(address) and address in self.pool.held
-        if shared and self.pool.locked_by_run(address):
-            return device
-        if not shared and address in self.locked:
-            return self.locked[address]
-        # The lease is ours from the moment we ask: an answer lost on the way
-        # must still be unlocked at the end (unlocking a free device is harmless).
-        self.locked[address] = device
-        self._ledger("take_device", device)
-        if shared:  # the run's, from the moment we ask: the main process's sweep unlocks it
-            self.pool.set_locked(address, True)
-        try:
-            with deferred_signals():  # the server may carry out a lock after we stopped listening
-                self.backend.lock(device)
-        except AuthenticationError as exc:
-            self._stop_run(exc)
-        except BackendError as exc:
-            self.locked.pop(address, None)
-            self._ledger("drop_device", address)
-            if shared:
-                self.pool.set_locked(address, False)
-            self.lock_errors[address] = self._busy_message(address, exc)
-            pytest.fail(self.lock_errors[address], pytrace=False)
-        return device
-
-    def _busy_message(self, address: str, exc: BackendError) -> str:
-        message = f"pytest-devsession: cannot lock {address}: {exc}"
-        if isinstance(exc, DeviceUnavailable):
-            try:
-                free = [a for a, d in self.backend.devices().items() if not d.owner and a not in self.locked]
-            except BackendError:
-                free = []
-            message += f". Free devices: {', '.join(sorted(free)) or 'none'}"
-        return message
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -711,7 +543,7 @@ class Controller:
                 _warn(f"pytest-devsession: {item.nodeid}: internal error after the "
                       f"test: {type(exc).__name__}: {exc}")
             finally:
-                self._give_back(item)  # the capture is closed: the device is free for any process
+                self.devices.give_back(item)  # the capture is closed: the device is free for any process
         return report
 
     @pytest.hookimpl(tryfirst=True)
@@ -1036,61 +868,9 @@ def _reruns_allowed(item: pytest.Item) -> int | None:
         return None
 
 
-def _sigterm(signum, frame):
-    # Handled like Ctrl-C, so pytest unwinds and every lease is released.
-    raise KeyboardInterrupt("SIGTERM")
-
-
-
-
 def _describe(label: str, exc: Exception) -> str:
     # A service error already says which request failed.
     return str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}"
-
-
-@contextmanager
-def timeout_paused(item: pytest.Item):
-    """pytest-timeout's timer stopped while the block runs and started afresh after it, so that the
-    test's timeout covers the test alone (waiting for a device or a capture can take longer)."""
-    hook = item.config.hook
-    settings = None
-    if getattr(item, "cancel_timeout", None) is not None and hasattr(hook, "pytest_timeout_set_timer"):
-        try:
-            from pytest_timeout import _get_item_settings
-
-            settings = _get_item_settings(item)
-        except Exception:  # noqa: BLE001 - another version: the timer keeps running, as without us
-            settings = None
-    if settings is None or not settings.timeout or settings.func_only:
-        yield
-        return
-    hook.pytest_timeout_cancel_timer(item=item)
-    try:
-        yield
-    finally:
-        hook.pytest_timeout_set_timer(item=item, settings=settings)
-
-
-@contextmanager
-def deferred_signals():
-    """Hold Ctrl-C and SIGTERM until the block is done, then act on them.
-
-    Around requests whose effect on the server we must know (a lock, a create):
-    interrupted halfway, the server may carry them out after we stopped listening.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    handlers = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    if received:
-        raise KeyboardInterrupt("SIGTERM" if received[0] == signal.SIGTERM else "")
 
 
 def _warn(message: str) -> None:
