@@ -20,6 +20,7 @@ import pytest
 from . import contents, markers, outcome
 from .backends.base import Annotation, BackendError, Device
 from .handle import DevSession, handle_key
+from .record import SessionRecord
 from .reporting import html as html_report
 from .reporting import junit
 from .spool import transient
@@ -72,13 +73,14 @@ class Closer:
         self.hook = hook
         self.backend = None
         self.service_url: str | None = None
-        self.records: list[dict] = []
-        self.late_records: list[dict] = []  # closed without a teardown report (an interrupted run)
+        self.records: list[SessionRecord] = []
+        self.late_records: list[SessionRecord] = []  # closed without a teardown report (an interrupted run)
         # Attempts whose capture is closed and whose verdict waits for their teardown report:
         # only then is it known whether pytest-rerunfailures runs the test again.
         self.pending: dict[str, Attempt] = {}
         self.closing: dict[int, list] = {}  # id(record) -> [jobs still running, item, record]
         self._closing_lock = threading.Lock()
+        self.live: dict[tuple, SessionRecord] = {}  # records on reports not yet logged, by key
         self.placeholders: dict[str, dict] = {}  # session id -> its pytest-html extra, filled when closed
         self.interrupted_closing: int | None = None  # sessions still closing when Ctrl-C ended the drain
 
@@ -127,8 +129,11 @@ class Closer:
         self.background.run_soon()
         if report.when == "teardown" and report.nodeid in self.pending:
             self.deliver(report.nodeid, report)
-        record = getattr(report, "devsession", None)
-        if report.when == "teardown" and record:
+        data = getattr(report, "devsession", None)
+        if report.when == "teardown" and data:
+            # This process's own record, or one from an xdist worker (a copy as it was at the test's end).
+            record = SessionRecord.of(data)
+            record = self.live.pop(record.key, record)
             self.records.append(record)
             for extra in getattr(report, "extras", None) or ():
                 if html_report.is_placeholder(extra, record):
@@ -170,18 +175,16 @@ class Closer:
             status, message = outcome.EXCLUDED, "interrupted before the test finished"
         else:
             status, message = outcome.decide(reports)
-        record = {
-            "nodeid": item.nodeid, "backend": self.backend.name if state else None,
-            "session_id": state.session_id if state else None,
-            "device_address": state.device.address if state else None,
-            "userflow": handle.userflow if handle else None,
-            "status": status, "status_message": message,
-            "url": handle.url if handle else None,
-            "artifacts": {}, "artifact_details": {}, "artifact_bytes": 0, "measurements": measurements,
-            "measurements_uploaded": False, "problems": [],
+        record = SessionRecord(
+            item.nodeid, backend=self.backend.name if state else None,
+            session_id=state.session_id if state else None,
+            device_address=state.device.address if state else None,
+            userflow=handle.userflow if handle else None,
+            status=status, status_message=message, url=handle.url if handle else None,
+            measurements=measurements,
             # pytest-rerunfailures counts attempts on the item, from 1.
-            "attempt": getattr(item, "execution_count", None) or 1, "final": True,
-        }
+            attempt=getattr(item, "execution_count", None) or 1,
+        )
         # Pending from here: an interruption while closing still leaves a verdict to give.
         self.pending[item.nodeid] = Attempt(item, record, reports, state, handle)
         if state is not None:
@@ -407,7 +410,8 @@ class Closer:
     def attach(self, item: pytest.Item, report, record: dict) -> None:
         """What the reports show at the test's end; the artifacts, downloaded in the background,
         join them when the run has closed every session (``_records_final``)."""
-        report.devsession = record  # plain data: it reaches the main process and the manifest
+        report.devsession = record.to_dict()  # plain data: it reaches the main process and the manifest
+        self.live[record.key] = record  # the record itself, which the background pool still fills
         if not record["final"]:
             return  # the final attempt's testcase and row link this session
         props = junit.properties(record, artifacts=False)
@@ -418,8 +422,8 @@ class Closer:
 
 
 
-def record_key(record: dict) -> tuple:
-    return record.get("nodeid"), record.get("attempt"), record.get("session_id")
+def record_key(record) -> tuple:
+    return SessionRecord.of(record).key
 
 
 def _reruns_allowed(item: pytest.Item) -> int | None:

@@ -38,6 +38,7 @@ from .closing import (  # noqa: F401
     state_key,
 )
 from .devices import Devices, stop_run
+from .record import SessionRecord
 from .folders import Folders
 from .handle import DevSession, handle_key
 from .journal import Journal, spool_orphans
@@ -209,7 +210,7 @@ class Controller:
             self.closer.drain(interrupted=self.ctrl_c_postponed)
             if self.is_worker:
                 # The records as closed (reports carried them as they were at the test's end).
-                self.config.workeroutput["devsession"] = {"records": self.closer.records,
+                self.config.workeroutput["devsession"] = {"records": [r.to_dict() for r in self.closer.records],
                                                           "problems": self.run_problems}
             elif self.backend is not None:
                 self.closer.records_final()
@@ -244,7 +245,7 @@ class Controller:
     def pytest_testnodedown(self, node, error) -> None:
         output = (getattr(node, "workeroutput", None) or {}).get("devsession") or {}
         # The worker's records as closed replace the ones its reports carried.
-        final = output.get("records", [])
+        final = [SessionRecord.of(r) for r in output.get("records", [])]
         done = {record_key(r) for r in final}
         self.closer.records = [r for r in self.closer.records if record_key(r) not in done] + final
         worker = getattr(node, "gateway", None)

@@ -19,7 +19,8 @@ def pytest_devsession_session_started(item, session_id, device_address):
 def pytest_devsession_session_finished(item, record):
     """The capture of ``item`` stopped and its status is known.
 
-    ``record`` is a plain dict, the same object that goes into manifest.json. Under
+    ``record`` is a ``pytest_devsession.record.SessionRecord`` (readable as a mapping too,
+    ``record["status"]``), the same object that goes into manifest.json. Under
     pytest-rerunfailures this is called for every attempt, once it is known whether the
     attempt runs again: ``record["final"]`` is False (and the status Excluded) for one that does.
     """
@@ -33,6 +34,6 @@ def pytest_devsession_records_final(config, records):
     """Every session of the run is closed (its artifacts downloaded, its verdict sent or spooled),
     before pytest's reporters write their files; in the main process under xdist.
 
-    ``records`` are the plain dicts that go into manifest.json. Reporters that showed a test at
+    ``records`` are the ``SessionRecord`` objects that go into manifest.json. Reporters that showed a test at
     its end complete it here (our Allure evidence does).
     """

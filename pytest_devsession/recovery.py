@@ -16,6 +16,7 @@ from pathlib import Path
 from . import contents, outcome
 from .backends.base import Annotation, BackendError
 from .leases import forget, of_run
+from .record import SessionRecord
 from .spool import transient
 
 
@@ -44,20 +45,16 @@ def _journal(journals: Path, session_id: str) -> tuple[Path | None, dict, list[d
 
 
 def close_session(backend, settings, spool, service_url: str | None, ledger: Path, session_id: str, info: dict,
-                  message: str) -> dict:
+                  message: str) -> SessionRecord:
     """Close one capture a dead worker left open; returns its record (never raises)."""
     journal, header, measurements = _journal(settings.store_dir / "journal", session_id)
     nodeid = info.get("nodeid") or header.get("nodeid") or f"(a test on {info.get('address')})"
     userflow = info.get("userflow") or header.get("userflow")
-    record = {
-        "nodeid": nodeid, "backend": backend.name, "session_id": session_id,
-        "device_address": info.get("address"), "userflow": userflow,
+    record = SessionRecord(
+        nodeid, backend=backend.name, session_id=session_id, device_address=info.get("address"), userflow=userflow,
         # A test that ended before the worker died has its own verdict; the one it died in failed.
-        "status": info.get("status") or outcome.FAILED, "status_message": info.get("status_message") or message,
-        "url": None,
-        "artifacts": {}, "artifact_details": {}, "artifact_bytes": 0, "measurements": measurements,
-        "measurements_uploaded": False, "problems": [], "attempt": info.get("attempt", 1), "final": info.get("final", True),
-    }
+        status=info.get("status") or outcome.FAILED, status_message=info.get("status_message") or message,
+        measurements=measurements, attempt=info.get("attempt", 1), final=info.get("final", True))
     problems = record["problems"]
 
     def step(label, action, spool_as=None) -> bool:

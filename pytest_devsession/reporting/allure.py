@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ..files import write_atomic
+from ..record import SessionRecord
 
 PLUGIN_NAME = "devsession-allure"
 
@@ -89,7 +90,8 @@ class AllureEvidence:
     def pytest_devsession_records_final(self, config, records: list[dict]) -> None:
         """Every session is closed: its artifacts and problems join the result its label names."""
         folder = Path(self.results_dir or getattr(config.option, "allure_report_dir", "") or "")
-        wanted = {r["session_id"]: r for r in records if r.get("session_id") and (r.get("artifacts") or r.get("problems"))}
+        records = [SessionRecord.of(r) for r in records]
+        wanted = {r.session_id: r for r in records if r.session_id and (r.artifacts or r.problems)}
         # Under xdist the results were written by the workers; the records reached this process.
         if not wanted or not folder.is_dir():
             return
@@ -103,18 +105,17 @@ class AllureEvidence:
             if record is None:
                 continue
             attachments = result.setdefault("attachments", [])
-            for name, artifact in record.get("artifacts", {}).items():
+            for name, artifact in record.artifacts.items():
                 mime, extension = attachment_type(name)
                 source = f"{uuid.uuid4()}-attachment.{extension}"
                 try:
                     shutil.copyfile(artifact, folder / source)
                 except OSError as exc:  # a problem of the session, in the manifest and in Allure itself
-                    record.setdefault("problems", []).append(
-                        f"allure: cannot attach session.{name}: {exc.strerror or exc}")
+                    record.problems.append(f"allure: cannot attach session.{name}: {exc.strerror or exc}")
                     continue
                 attachments.append({"name": f"session.{name}", "source": source, "type": mime})
-            if record.get("problems"):
+            if record.problems:
                 source = f"{uuid.uuid4()}-attachment.txt"
-                (folder / source).write_text("\n".join(record["problems"]), encoding="utf-8")
+                (folder / source).write_text("\n".join(record.problems), encoding="utf-8")
                 attachments.append({"name": "devsession problems", "source": source, "type": "text/plain"})
             write_atomic(path, json.dumps(result))

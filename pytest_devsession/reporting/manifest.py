@@ -6,31 +6,31 @@ import os
 from pathlib import Path
 
 from ..files import write_atomic
+from ..record import SessionRecord
 
 VERSION = 1
 FIELDS = ("nodeid", "attempt", "final", "backend", "session_id", "device_address", "userflow", "status",
           "status_message")
 
 
-def entry(record: dict, base: Path) -> dict:
-    data = {name: record.get(name) for name in FIELDS}
-    data["artifacts"] = {
-        name: Path(os.path.relpath(path, base)).as_posix() for name, path in record.get("artifacts", {}).items()
-    }
+def entry(record, base: Path) -> dict:
+    record = SessionRecord.of(record)
+    data = {name: getattr(record, name) for name in FIELDS}
+    data["artifacts"] = {name: Path(os.path.relpath(path, base)).as_posix() for name, path in record.artifacts.items()}
     # What each artifact holds (HAR entries, video duration and frames), so that emptiness shows.
-    data["artifact_details"] = {name: dict(details) for name, details in record.get("artifact_details", {}).items()}
-    data["problems"] = list(record.get("problems", []))
+    data["artifact_details"] = {name: dict(details) for name, details in record.artifact_details.items()}
+    data["problems"] = list(record.problems)
     data["measurements"] = [
         {"key": m["key"], "value": m["value"], "units": m.get("units"), "type": m.get("type")}
-        for m in record.get("measurements", [])
+        for m in record.measurements
     ]
     return data
 
 
-def write(directory: Path, records: list[dict]) -> Path:
+def write(directory: Path, records: list) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "manifest.json"
-    ordered = sorted(records, key=lambda r: (r["nodeid"], r.get("attempt") or 1))
+    ordered = sorted((SessionRecord.of(r) for r in records), key=lambda r: (r.nodeid, r.attempt))
     document = {"version": VERSION, "sessions": [entry(r, directory) for r in ordered]}
     write_atomic(path, json.dumps(document, indent=2) + "\n")
     return path

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..record import SessionRecord
+
 
 def _size(n: float) -> str:
     units = ("B", "KB", "MB", "GB")
@@ -12,22 +14,22 @@ def _size(n: float) -> str:
     return f"{n:.0f} B" if step == 0 else f"{n:.1f} {units[step]}"
 
 
-def write(terminal, records: list[dict], verbose: bool, manifest: str | None) -> None:
+def write(terminal, records: list, verbose: bool, manifest: str | None) -> None:
     terminal.section("devsession")
-    records = sorted(records, key=lambda r: (r["nodeid"], r.get("attempt") or 1))
+    records = sorted((SessionRecord.of(r) for r in records), key=lambda r: (r.nodeid, r.attempt))
     if verbose:
         for r in records:
-            extra = f" - {r['status_message']}" if r.get("status_message") else ""
-            terminal.line(f"{r.get('status') or 'no status'} {r['nodeid']} {r.get('url') or ''}{extra}".rstrip())
-    sessions = [r for r in records if r.get("session_id")]
+            extra = f" - {r.status_message}" if r.status_message else ""
+            terminal.line(f"{r.status or 'no status'} {r.nodeid} {r.url or ''}{extra}".rstrip())
+    sessions = [r for r in records if r.session_id]
     # Attempts that pytest-rerunfailures reran are counted apart: the statuses are the tests' final ones.
-    reruns = sum(1 for r in sessions if r.get("final") is False)
-    by_status = Counter(r.get("status") or "no status" for r in sessions if r.get("final") is not False)
-    artifacts = sum(len(r.get("artifacts", {})) for r in records)
-    size = sum(r.get("artifact_bytes", 0) for r in records)
-    uploaded = sum(len(r.get("measurements", [])) for r in records if r.get("measurements_uploaded"))
-    kept = sum(len(r.get("measurements", [])) for r in records if not r.get("measurements_uploaded"))
-    problems = [p for r in records for p in r.get("problems", [])]
+    reruns = sum(1 for r in sessions if not r.final)
+    by_status = Counter(r.status or "no status" for r in sessions if r.final)
+    artifacts = sum(len(r.artifacts) for r in records)
+    size = sum(r.artifact_bytes for r in records)
+    uploaded = sum(len(r.measurements) for r in records if r.measurements_uploaded)
+    kept = sum(len(r.measurements) for r in records if not r.measurements_uploaded)
+    problems = [p for r in records for p in r.problems]
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(by_status.items())) or "none"
     if reruns:
         statuses += f"; {reruns} rerun attempt{'s' if reruns > 1 else ''}, Excluded"
@@ -40,9 +42,9 @@ def write(terminal, records: list[dict], verbose: bool, manifest: str | None) ->
     if problems:
         terminal.line(f"problems: {len(problems)}", yellow=True)
         for r in records:
-            attempt = f" (attempt {r['attempt']})" if (r.get("attempt") or 1) > 1 or r.get("final") is False else ""
-            for p in r.get("problems", []):
-                terminal.line(f"  {r['nodeid']}{attempt}: {p}", yellow=True)
+            attempt = f" (attempt {r.attempt})" if r.attempt > 1 or not r.final else ""
+            for p in r.problems:
+                terminal.line(f"  {r.nodeid}{attempt}: {p}", yellow=True)
     else:
         terminal.line("problems: 0")
     if manifest:
