@@ -8,7 +8,7 @@ pytest.importorskip("appium", reason="pip install Appium-Python-Client (the [app
 from appium import webdriver  # noqa: E402
 from appium.webdriver.common.appiumby import AppiumBy  # noqa: E402
 
-from pytest_devsession.local.appium import appium_options, fake_capabilities  # noqa: E402
+from pytest_devsession.drivers.appium import appium_options, fake_capabilities  # noqa: E402
 
 
 @pytest.fixture

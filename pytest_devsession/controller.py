@@ -183,7 +183,7 @@ class Controller:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         errors = []
         if self.settings.backend == "local":
-            from .local.capture.proxy import MITMPROXY_WARNING_FILTERS
+            from .services.capture.proxy import MITMPROXY_WARNING_FILTERS
 
             # mitmproxy warns on its own thread for every intercepted TLS connection;
             # under -W error that would abort the handshake. Only item marks come last.

@@ -122,7 +122,7 @@ def pytest_devsession_make_backend(settings, config):
 
         return HeadSpinBackend(settings)
     if settings.backend == "local":
-        from .local.backend import LocalBackend
+        from .backends.local.backend import LocalBackend
 
         return LocalBackend(settings, config)
     return None
@@ -158,7 +158,7 @@ def _missing(message: str):
 def devsession_chrome(request: pytest.FixtureRequest, devsession):
     """Headless Chromium routed through the capture (loopback included, its CA trusted)
     and attached to the session, like pytest-selenium's ``selenium`` fixture."""
-    from .local.browser import find_chromium, start_chrome
+    from .drivers.browser import find_chromium, start_chrome
 
     binary, driver_path = find_chromium()
     if not binary or not driver_path:
@@ -188,7 +188,7 @@ def devsession_appium_url(request: pytest.FixtureRequest):
             _missing(str(exc))
         yield url
         return
-    from .local.appium import INSTALL_HINT, AppiumServer, find_appium
+    from .drivers.appium import INSTALL_HINT, AppiumServer, find_appium
 
     url = request.config.getoption("devsession_appium_url", default=None)
     if url:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .local.appium import BIN_ENV, HOME_ENV, appium_cache_dir, appium_home_of, find_appium
+from .drivers.appium import BIN_ENV, HOME_ENV, appium_cache_dir, appium_home_of, find_appium
 from .settings import LOCAL_EXTRA, missing_packages
 
 COMMAND = "python -m pytest_devsession setup"
@@ -150,7 +150,7 @@ def _python_part(name: str, packages: tuple[tuple[str, str], ...], extra: str) -
 
 def _chromium_parts() -> list[Part]:
     try:
-        from .local.browser import find_chromium  # the plugin's own lookup; it needs selenium
+        from .drivers.browser import find_chromium  # the plugin's own lookup; it needs selenium
     except ImportError:
         return [Part("chromium", note=_NO_SELENIUM), Part("chromedriver", note=_NO_SELENIUM)]
     binary, driver = find_chromium()

@@ -1,1 +1,2 @@
-"""Local backend: Chromium, Appium and capture running on this machine."""
+"""``python -m pytest_devsession.local``, the capture server's command; the server is ``services.capture``,
+the local backend ``backends.local``."""

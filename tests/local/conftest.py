@@ -52,7 +52,7 @@ def require(what: str, found: bool, hint: str) -> None:
 
 @pytest.fixture
 def needs_chromium():
-    from pytest_devsession.local.browser import find_chromium
+    from pytest_devsession.drivers.browser import find_chromium
 
     binary, driver = find_chromium()
     require("Chromium", bool(binary and driver), "python -m pytest_devsession setup")
@@ -62,7 +62,7 @@ def needs_chromium():
 def appium_binary() -> str | None:
     """The Appium the plugin would use here, looked for once before pytester moves HOME
     (and with it the cache folder that ``python -m pytest_devsession setup`` installs into)."""
-    from pytest_devsession.local.appium import find_appium
+    from pytest_devsession.drivers.appium import find_appium
 
     try:
         return find_appium(Path(__file__).parents[2])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from pytest_devsession.local.store import Store
+from pytest_devsession.backends.local.store import Store
 
 from local_helpers import entries, video_seconds
 
@@ -72,7 +72,7 @@ def test_appium_log_is_cut_per_session(pytester, local_run, needs_appium):
         import pytest
         from appium import webdriver
         from appium.webdriver.common.appiumby import AppiumBy
-        from pytest_devsession.local.appium import appium_options, fake_capabilities
+        from pytest_devsession.drivers.appium import appium_options, fake_capabilities
 
         @pytest.mark.parametrize("n", [1, 2])
         def test_app(devsession_appium_url, devsession, n):

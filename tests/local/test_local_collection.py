@@ -12,7 +12,7 @@ from pathlib import Path
 
 def pytest_unconfigure(config):
     Path("loaded.json").write_text(json.dumps(
-        {name: name in sys.modules for name in ("mitmproxy", "pytest_devsession.local.backend")}))
+        {name: name in sys.modules for name in ("mitmproxy", "pytest_devsession.backends.local.backend")}))
 '''
 
 PREVIOUS = b'{"version": 1, "sessions": [{"nodeid": "test_old.py::test_old"}]}\n'
@@ -34,7 +34,7 @@ def test_a_run_that_tests_nothing_starts_no_capture_server(pytester, monkeypatch
     result = pytester.runpytest_subprocess("--devsession", "-p", "no:cacheprovider", *args)
     assert result.ret == code, result.stdout.str() + result.stderr.str()
     loaded = json.loads((pytester.path / "loaded.json").read_text())
-    assert loaded == {"mitmproxy": False, "pytest_devsession.local.backend": False}
+    assert loaded == {"mitmproxy": False, "pytest_devsession.backends.local.backend": False}
     assert not (pytester.path / ".devsession").exists(), "the user flow store was written"
     assert manifest.read_bytes() == PREVIOUS
     assert [p.name for p in manifest.parent.iterdir()] == ["manifest.json"]

@@ -50,7 +50,7 @@ def device(fake_adb: FakeAdbServer):
 
 @pytest.fixture
 def capture(fake_adb: FakeAdbServer, tmp_path: Path):
-    from pytest_devsession.local.android import AndroidCapture
+    from pytest_devsession.drivers.android import AndroidCapture
 
     cap = AndroidCapture(SERIAL, "127.0.0.1", fake_adb.port, tmp_path / "work", timeout=5)
     cap.connect()

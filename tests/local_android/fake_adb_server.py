@@ -1,4 +1,4 @@
-"""A small fake adb server: enough of the ADB host protocol for pytest_devsession.local.android.
+"""A small fake adb server: enough of the ADB host protocol for pytest_devsession.drivers.android.
 
 Smart-socket requests are ``%04x`` length + payload; replies are ``OKAY`` or
 ``FAIL`` + ``%04x`` + message. Supported:

@@ -13,7 +13,7 @@ import pytest
 from android_helpers import SERIAL, write_script
 from fake_adb_server import FakeAdbServer, DEFAULT_LOGCAT
 
-from pytest_devsession.local.android import AndroidCapture, AndroidError
+from pytest_devsession.drivers.android import AndroidCapture, AndroidError
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,7 @@ def test_no_server_and_starting_disabled_runs_no_adb(tmp_path: Path) -> None:
 
 
 def test_no_server_on_a_remote_host_is_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_devsession.local.android as android
+    import pytest_devsession.drivers.android as android
 
     monkeypatch.setattr(android, "_server_answers", lambda *a, **k: False)  # no network needed
     cap = AndroidCapture(SERIAL, "192.0.2.1", 5037, tmp_path, timeout=1)
@@ -298,5 +298,5 @@ def test_a_started_server_is_killed_when_the_device_is_missing(fake_adb_binary, 
 
 
 def test_importing_the_module_does_not_import_adbutils() -> None:
-    code = "import sys, pytest_devsession.local.android; assert 'adbutils' not in sys.modules"
+    code = "import sys, pytest_devsession.drivers.android; assert 'adbutils' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_DIR, timeout=30)

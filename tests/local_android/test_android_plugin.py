@@ -46,7 +46,7 @@ def test_android_device_is_routed_recorded_and_restored(pytester, fake_adb, devi
 
 
 def test_busy_android_device_is_refused_with_the_holder(pytester, fake_adb, monkeypatch, tmp_path):
-    from pytest_devsession.local.android import DeviceLease
+    from pytest_devsession.drivers.android import DeviceLease
 
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(fake_adb.port))
     held = DeviceLease(SERIAL, pytester.path / ".devsession" / "leases")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_devsession.local.android import AndroidError, DeviceLease
+from pytest_devsession.drivers.android import AndroidError, DeviceLease
 
 HOLDER = """
 import sys
 from pathlib import Path
-from pytest_devsession.local.android import DeviceLease
+from pytest_devsession.drivers.android import DeviceLease
 lease = DeviceLease(sys.argv[1], Path(sys.argv[2]))
 lease.acquire()
 print("held", flush=True)

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from external_helpers import TOKEN, Api
 
-from pytest_devsession.local.capture import CaptureServer
+from pytest_devsession.services.capture import CaptureServer
 
 
 class _Origin(BaseHTTPRequestHandler):

@@ -10,9 +10,9 @@ import pytest
 from external_helpers import TOKEN, flags, through
 
 from pytest_devsession.backends.base import CaptureOptions
+from pytest_devsession.backends.local.backend import LOCAL, LocalBackend
 from pytest_devsession.contents import describe
-from pytest_devsession.local.backend import LOCAL, LocalBackend
-from pytest_devsession.local.capture import MITMPROXY_WARNING_FILTERS
+from pytest_devsession.services.capture import MITMPROXY_WARNING_FILTERS
 from pytest_devsession.settings import Secret, Settings
 
 pytestmark = [pytest.mark.filterwarnings(f) for f in MITMPROXY_WARNING_FILTERS]

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from external_helpers import TOKEN, everything_written, flags, har_paths, through
 
-from pytest_devsession.local.capture import MITMPROXY_WARNING_FILTERS
+from pytest_devsession.services.capture import MITMPROXY_WARNING_FILTERS
 
 pytestmark = [pytest.mark.filterwarnings(f) for f in MITMPROXY_WARNING_FILTERS]
 

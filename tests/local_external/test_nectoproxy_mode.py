@@ -13,7 +13,7 @@ import time
 import pytest
 from external_helpers import TOKEN, Api, through
 
-from pytest_devsession.local.capture import MITMPROXY_WARNING_FILTERS
+from pytest_devsession.services.capture import MITMPROXY_WARNING_FILTERS
 
 pytestmark = [pytest.mark.filterwarnings(f) for f in MITMPROXY_WARNING_FILTERS]
 

@@ -126,7 +126,7 @@ def test_without_alluredir_nothing_is_registered(pytester, emulator_run):
 
 
 def test_local_browser_test_gets_har_video_console_and_measurements(pytester, local_allure_run):
-    from pytest_devsession.local.browser import find_chromium
+    from pytest_devsession.drivers.browser import find_chromium
 
     binary, driver = find_chromium()
     if not (binary and driver):

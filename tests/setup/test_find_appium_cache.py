@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_devsession.local.appium import AppiumServer, appium_cache_dir, appium_home_of, find_appium
+from pytest_devsession.drivers.appium import AppiumServer, appium_cache_dir, appium_home_of, find_appium
 
 
 def fake_appium(home: Path) -> Path:

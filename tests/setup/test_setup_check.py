@@ -15,7 +15,7 @@ def version_of(binary: str) -> str:
 
 
 def test_check_reports_what_this_machine_has(clean_env, tmp_path):
-    from pytest_devsession.local.browser import find_chromium
+    from pytest_devsession.drivers.browser import find_chromium
 
     browser, driver = find_chromium()
     require(browser and driver, "Chromium or chromedriver is missing: python -m pytest_devsession setup")

@@ -16,7 +16,7 @@ NETWORK_ERRORS = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNR
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """``setup`` run once with XDG_CACHE_HOME in a temp folder: (env, Appium's home, the first run)."""
-    from pytest_devsession.local.browser import find_chromium
+    from pytest_devsession.drivers.browser import find_chromium
 
     require(all(find_chromium()), "Chromium or chromedriver is missing: python -m pytest_devsession setup")
     require(shutil.which("npm") and shutil.which("node"), "Node.js and npm are missing")
@@ -67,7 +67,7 @@ def test_the_plugin_runs_the_installed_appium_with_its_fake_driver(installed, mo
             "Appium-Python-Client is missing: pip install 'pytest-devsession[appium]'")
     from appium import webdriver
 
-    from pytest_devsession.local.appium import AppiumServer, appium_options, fake_capabilities, find_appium
+    from pytest_devsession.drivers.appium import AppiumServer, appium_options, fake_capabilities, find_appium
 
     for name in ("DEVSESSION_APPIUM_BIN", "DEVSESSION_APPIUM_HOME", "APPIUM_HOME"):
         monkeypatch.delenv(name, raising=False)

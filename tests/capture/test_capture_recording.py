@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_devsession.local.capture import DEFAULT_BACKGROUND_HOSTS, SessionNotFound
-from pytest_devsession.local.capture.recorder import Recorder
-from pytest_devsession.local.capture.sessions import SessionStore
+from pytest_devsession.services.capture import DEFAULT_BACKGROUND_HOSTS, SessionNotFound
+from pytest_devsession.services.capture.recorder import Recorder
+from pytest_devsession.services.capture.sessions import SessionStore
 
 
 def unique(prefix: str = "p") -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from pytest_devsession.local.capture import MITMPROXY_WARNING_FILTERS, CaptureServer
+from pytest_devsession.services.capture import MITMPROXY_WARNING_FILTERS, CaptureServer
 
 # mitmproxy's TLS interception warns on its own thread; under -W error that fails the handshake
 pytestmark = [pytest.mark.filterwarnings(f) for f in MITMPROXY_WARNING_FILTERS]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_devsession.local.appium import (
+from pytest_devsession.drivers.appium import (
     AppiumServer,
     AppiumStartError,
     appium_options,

@@ -1,4 +1,4 @@
-"""Embedded capture server: mitmproxy recording into sessions behind NectoProxy's Sessions API.
+"""The capture server: mitmproxy recording into sessions behind NectoProxy's Sessions API.
 
 Importing this package is cheap; mitmproxy loads when a server starts.
 """

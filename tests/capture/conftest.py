@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from pytest_devsession.local.capture import CaptureServer
+from pytest_devsession.services.capture import CaptureServer
 
 
 class _OriginHandler(BaseHTTPRequestHandler):

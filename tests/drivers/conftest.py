@@ -1,4 +1,4 @@
-"""Real Chromium and Appium for the local backend's parts; skipped when missing unless required."""
+"""Real Chromium and Appium for the drivers; skipped when missing unless required."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def chromium() -> tuple[str, str]:
     require_module("selenium", "selenium")
     require_module("websocket", "websocket-client")
     require_module("imageio_ffmpeg", "imageio-ffmpeg")
-    from pytest_devsession.local.browser import INSTALL_HINT, find_chromium
+    from pytest_devsession.drivers.browser import INSTALL_HINT, find_chromium
 
     binary, driver = find_chromium()
     require(binary and driver, "Chromium or chromedriver", INSTALL_HINT)
@@ -50,7 +50,7 @@ def chromium() -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def appium_bin() -> str:
     require_module("appium", "appium-python-client")
-    from pytest_devsession.local.appium import INSTALL_HINT, find_appium
+    from pytest_devsession.drivers.appium import INSTALL_HINT, find_appium
 
     binary = find_appium(PROJECT_DIR)
     require(binary, "Appium", INSTALL_HINT)

@@ -37,9 +37,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ..backends.base import BackendError
-from ..http.client import NO_RETRY, REPEATABLE, Client, wait_for
-from .capture.recorder import DEFAULT_BACKGROUND_HOSTS
+from ...http.client import NO_RETRY, REPEATABLE, Client, wait_for
+from ...services.capture.recorder import DEFAULT_BACKGROUND_HOSTS
+from ..base import BackendError
 
 CHECK_TIMEOUT = 3.0  # seconds for each request of the checks at start: one try, no retries
 SETTLE_SECONDS = 2.0  # how long a server may take to list a request it proxied, or to complete it

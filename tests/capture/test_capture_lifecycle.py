@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from pytest_devsession.local.capture import CaptureServer, get_shared_server, stop_shared_server
+from pytest_devsession.services.capture import CaptureServer, get_shared_server, stop_shared_server
 
 
 def is_listening(url: str) -> bool:

@@ -151,7 +151,7 @@ def args_of(options) -> list[str]:
 
 def test_options_route_loopback_through_the_proxy(need_module):
     need_module("selenium", "selenium")
-    from pytest_devsession.local.browser import chrome_options
+    from pytest_devsession.drivers.browser import chrome_options
 
     args = args_of(chrome_options("http://127.0.0.1:8080"))
     assert "--headless=new" in args and "--disable-quic" in args
@@ -166,7 +166,7 @@ def test_options_route_loopback_through_the_proxy(need_module):
 
 def test_options_pin_the_ca_instead_of_ignoring_errors(tls, need_module):
     need_module("selenium", "selenium")
-    from pytest_devsession.local.browser import chrome_options, spki_hash
+    from pytest_devsession.drivers.browser import chrome_options, spki_hash
 
     args = args_of(chrome_options("http://127.0.0.1:8080", ca_cert_path=tls / "ca.pem"))
     assert f"--ignore-certificate-errors-spki-list={spki_hash(tls / 'ca.pem')}" in args
@@ -175,7 +175,7 @@ def test_options_pin_the_ca_instead_of_ignoring_errors(tls, need_module):
 
 
 def test_loopback_traffic_goes_through_the_proxy(chromium, proxy, page_server):
-    from pytest_devsession.local.browser import debugger_address, start_chrome
+    from pytest_devsession.drivers.browser import debugger_address, start_chrome
 
     page_server.pages["/proxied"] = PAGE.format(title="through the proxy")
     driver = start_chrome(proxy_url=proxy.url, chromedriver=chromium[1], binary=chromium[0])
@@ -197,7 +197,7 @@ def test_loopback_traffic_goes_through_the_proxy(chromium, proxy, page_server):
     ids=["mitmproxy-style-leaf", "ca-in-chain", "no-pin"],
 )
 def test_pinned_ca_is_trusted_and_nothing_else(chromium, tls, served, pin, trusted):
-    from pytest_devsession.local.browser import start_chrome
+    from pytest_devsession.drivers.browser import start_chrome
 
     with https_server(tls / f"{served}.pem", tls / f"{served}.key") as url:
         ca = tls / "ca.pem" if pin else None
@@ -211,7 +211,7 @@ def test_pinned_ca_is_trusted_and_nothing_else(chromium, tls, served, pin, trust
 
 def test_missing_chromedriver_is_named(tmp_path, need_module):
     need_module("selenium", "selenium")
-    from pytest_devsession.local.browser import start_chrome
+    from pytest_devsession.drivers.browser import start_chrome
 
     missing = tmp_path / "no-chromedriver"
     with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
@@ -221,7 +221,7 @@ def test_missing_chromedriver_is_named(tmp_path, need_module):
 def test_failed_start_removes_its_profile(chromium, tmp_path, monkeypatch):
     from selenium.common.exceptions import WebDriverException
 
-    from pytest_devsession.local.browser import start_chrome
+    from pytest_devsession.drivers.browser import start_chrome
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts the profile
     with pytest.raises(WebDriverException):

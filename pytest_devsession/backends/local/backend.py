@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..backends.base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
-from ..files import write_atomic
-from ..http.client import REPEATABLE, Client
-from ..workers import process_count
+from ...files import write_atomic
+from ...http.client import REPEATABLE, Client
+from ...workers import process_count
+from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, is_window
 from .store import Store
 
@@ -83,7 +83,7 @@ class LocalBackend:
             self.external.open(self.workers)
             self.ca_cert_path = self.external.ca_cert_path
             return
-        from .capture import get_shared_server
+        from ...services.capture import get_shared_server
 
         self._server = get_shared_server()
         self.api_url, self.proxy_url = self._server.api_url, self._server.proxy_url
@@ -117,7 +117,7 @@ class LocalBackend:
         """Android: hold the device across processes, connect, and route its traffic through the capture."""
         if device.platform != "adb" or device.address in self.android:
             return
-        from .android import AndroidCapture, AndroidError, DeviceLease
+        from ...drivers.android import AndroidCapture, AndroidError, DeviceLease
 
         lease = DeviceLease(device.serial, self.settings.store_dir / "leases")
         try:
@@ -264,7 +264,7 @@ class LocalBackend:
         if ext == "appium.log":
             if not attached.appium_sessions or self.appium_log_path() is None:
                 return None
-            from .appium import cut_session_log
+            from ...drivers.appium import cut_session_log
 
             cut_session_log(self.appium_log_path(), attached.appium_sessions[0], dest)
             return dest.stat().st_size
@@ -284,7 +284,7 @@ class LocalBackend:
         if not is_har:
             raise BackendError("the HAR export is not HAR JSON", action="download har")
         if not self.settings.har_raw:
-            from ..redact import redact_har
+            from ...redact import redact_har
 
             redact_har(har, self.settings.redact)
         return write_atomic(dest, json.dumps(har, indent=1))
@@ -307,8 +307,8 @@ class LocalBackend:
             return
         address = (caps.get("goog:chromeOptions") or {}).get("debuggerAddress")
         if address:
-            from .browser import BLANK_PAGE, START_PAGES
-            from .video import ScreencastRecorder
+            from ...drivers.browser import BLANK_PAGE, START_PAGES
+            from ...drivers.video import ScreencastRecorder
 
             width, height = self.settings.video_size
             try:
@@ -357,7 +357,7 @@ class LocalBackend:
             return self.settings.appium_url
         with self._appium_lock:
             if self._appium is None:
-                from .appium import AppiumServer, find_appium
+                from ...drivers.appium import AppiumServer, find_appium
 
                 binary = find_appium(self.settings.store_dir.parent)
                 if not binary:
@@ -387,7 +387,7 @@ class LocalBackend:
             self._appium.stop()
             self._appium = None
         if self._server is not None:
-            from .capture import stop_shared_server
+            from ...services.capture import stop_shared_server
 
             stop_shared_server()
             self._server = None

@@ -24,7 +24,7 @@ STILL = """<!doctype html><html><head><title>still</title><link rel="icon" href=
 
 @pytest.fixture(scope="module")
 def chrome(chromium):
-    from pytest_devsession.local.browser import start_chrome
+    from pytest_devsession.drivers.browser import start_chrome
 
     driver = start_chrome(chromedriver=chromium[1], binary=chromium[0])
     try:
@@ -35,8 +35,8 @@ def chrome(chromium):
 
 @pytest.fixture
 def recorder(chrome):
-    from pytest_devsession.local.browser import debugger_address
-    from pytest_devsession.local.video import ScreencastRecorder
+    from pytest_devsession.drivers.browser import debugger_address
+    from pytest_devsession.drivers.video import ScreencastRecorder
 
     chrome.get("about:blank")
     rec = ScreencastRecorder(debugger_address(chrome), target_id=chrome.current_window_handle)
@@ -145,7 +145,7 @@ def dominant(frame: bytes) -> str:
 
 
 def test_frame_schedule_shows_the_newest_frame_at_each_tick_and_ends_on_the_last():
-    from pytest_devsession.local.video import frame_schedule
+    from pytest_devsession.drivers.video import frame_schedule
 
     a, b, c = Path("a"), Path("b"), Path("c")
     # 1.0 s at 10 fps: a until b arrives at 0.35 s; c was taken at the very end.
@@ -160,7 +160,7 @@ def test_frame_schedule_shows_the_newest_frame_at_each_tick_and_ends_on_the_last
 
 def test_no_frames_writes_no_video(tmp_path, need_module):
     need_module("websocket", "websocket-client")
-    from pytest_devsession.local.video import ScreencastError, ScreencastRecorder
+    from pytest_devsession.drivers.video import ScreencastError, ScreencastRecorder
 
     rec = ScreencastRecorder("127.0.0.1:9")
     with pytest.raises(ScreencastError, match="started and stopped"):
@@ -176,7 +176,7 @@ def test_unreachable_browser_fails_on_start(tmp_path, need_module):
     need_module("websocket", "websocket-client")
     import socket
 
-    from pytest_devsession.local.video import ScreencastRecorder
+    from pytest_devsession.drivers.video import ScreencastRecorder
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -188,8 +188,8 @@ def test_unreachable_browser_fails_on_start(tmp_path, need_module):
 
 
 def test_a_browser_gone_before_the_end_keeps_what_was_recorded(chromium, tmp_path):
-    from pytest_devsession.local.browser import debugger_address, start_chrome
-    from pytest_devsession.local.video import ScreencastRecorder
+    from pytest_devsession.drivers.browser import debugger_address, start_chrome
+    from pytest_devsession.drivers.video import ScreencastRecorder
 
     driver = start_chrome(chromedriver=chromium[1], binary=chromium[0])
     try:

@@ -86,7 +86,7 @@ def test_standalone_server_reports_a_busy_port():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         result = subprocess.run(
-            [sys.executable, "-m", "pytest_devsession.local", "--port", "0", "--proxy-port", str(busy.getsockname()[1])],
+            [sys.executable, "-m", "pytest_devsession.services.capture", "--port", "0", "--proxy-port", str(busy.getsockname()[1])],
             capture_output=True,
             text=True,
             timeout=30,

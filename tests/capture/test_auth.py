@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_devsession.local.capture import CaptureServer
+from pytest_devsession.services.capture import CaptureServer
 
 TOKEN = "s3cret-token"
 UNAUTHORIZED = {"error": "Unauthorized: missing or invalid token"}
