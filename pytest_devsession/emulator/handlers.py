@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from ..http.server import Response, json_response
 from . import artifacts
 from .models import (
     DEFAULT_STATUS_FILTER, OWNER_EMAIL, STATUS_FILTERS, YOU, ApiError, CaptureSession, Device, Org,
@@ -57,17 +58,8 @@ class Request:
 
 
 @dataclass
-class Response:
-    status: int = 200
-    body: bytes = b""
-    content_type: str | None = "application/json"
-    headers: dict = field(default_factory=dict)
-    drop: bool = False  # close the connection without answering
-    download: bool = False  # an artifact: its body goes out at the emulator's download bandwidth
-
-
-def json_response(obj, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(status, json.dumps(obj).encode(), "application/json", dict(headers or {}))
+class Download(Response):
+    """An artifact: its body goes out at the emulator's download bandwidth."""
 
 
 def error_response(status: int, message: str, headers: dict | None = None) -> Response:
@@ -75,7 +67,7 @@ def error_response(status: int, message: str, headers: dict | None = None) -> Re
 
 
 def drop() -> Response:
-    return Response(status=0, drop=True)
+    return Response(drop=True)
 
 
 def success(status: str = "Success") -> Response:
@@ -431,8 +423,8 @@ def download(org: Org, req: Request) -> Response:
         session.started_at or session.created, complete=session.state == "complete", video_bytes=org.video_bytes,
     )
     session.downloads.append(ext)
-    return Response(200, body, artifacts.CONTENT_TYPES[ext],
-                    {"Content-Disposition": f'attachment; filename="{session.session_id}.{ext}"'}, download=True)
+    return Download(200, body, artifacts.CONTENT_TYPES[ext],
+                    {"Content-Disposition": f'attachment; filename="{session.session_id}.{ext}"'})
 
 
 # ---------------------------------------------------------------- user flows
@@ -583,12 +575,12 @@ def upload_perftest(org: Org, req: Request) -> Response:
     })
 
 
-
-def waterfall_page(org: Org, session_id: str) -> Response:
+def waterfall_page(org: Org, req: Request) -> Response:
     """The emulator's stand-in for HeadSpin's session page (``{ui}/sessions/{id}/waterfall``):
     what the emulator knows of the session, so that report links lead somewhere real."""
     import html
 
+    session_id = req.params["session_id"]
     try:
         session = render_session(org.session(session_id))
     except ApiError as exc:

@@ -1,11 +1,14 @@
-"""The route table: (method, path regex after /v0) -> handler. One place for every route."""
+"""The route table: (method, path regex) -> handler. One place for every route.
+
+``ROUTES`` are the API's, under ``API`` and behind the token; ``PAGES`` are the UI's, which a
+browser opens without one.
+"""
 
 from __future__ import annotations
 
-import re
-
 from . import handlers as h
-from .models import ApiError
+
+API = "/v0"
 
 _SESSION = r"(?P<session_id>[^/.]+)"
 _FLOW = r"/userflows/(?P<user_flow_id>[^/]+)"
@@ -59,18 +62,6 @@ ROUTES = (
     ("GET", r"/perftests/(?P<user_flow_id>[^/]+)", h.get_perftest),
 )
 
-_TABLE = tuple((method, re.compile(pattern + "/?"), handler) for method, pattern, handler in ROUTES)
-
-
-def resolve(method: str, path: str):
-    """(handler, path params) for a request, or ApiError 404 / 405."""
-    allowed = []
-    for route_method, regex, handler in _TABLE:
-        match = regex.fullmatch(path)
-        if match:
-            if route_method == method:
-                return handler, match.groupdict()
-            allowed.append(route_method)
-    if allowed:
-        raise ApiError(405, f"Method {method} not allowed here: use {', '.join(sorted(set(allowed)))}.")
-    raise ApiError(404, f"No route for {method} /v0{path}.")
+PAGES = (
+    ("GET", r"/sessions/(?P<session_id>[^/]+)/waterfall", h.waterfall_page),
+)
