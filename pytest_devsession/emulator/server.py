@@ -11,9 +11,10 @@ from dataclasses import replace
 from http import HTTPStatus
 
 from ..http import server as base
-from . import artifacts, routes
+from . import artifacts
 from .handlers import Download, Request, Response, error_response, json_response
 from .models import DEFAULT_DEVICES, ApiError, Fault, Org, parse_device
+from .routes import API, PAGES, ROUTES
 
 
 class _Link:
@@ -97,15 +98,15 @@ class HeadSpinEmulator(base.HttpServer):
         self._link = _Link()
         self._requests: list = []
         self._requests_lock = threading.Lock()
-        table = [base.Route(method, routes.API + pattern, self._call(handler))
-                 for method, pattern, handler in routes.ROUTES]
+        table = [base.Route(method, API + pattern, self._call(handler))
+                 for method, pattern, handler in ROUTES]
         table += [base.Route(method, pattern, self._call(handler), public=True)
-                  for method, pattern, handler in routes.PAGES]
+                  for method, pattern, handler in PAGES]
         super().__init__(table, host=host, port=port, token=token or secrets.token_hex(16), name="headspin-emulator")
 
     @property
     def url(self) -> str:
-        return super().url + routes.API
+        return super().url + API
 
     @property
     def ui_url(self) -> str:
@@ -234,7 +235,7 @@ class HeadSpinEmulator(base.HttpServer):
 
     def _fault(self, request: base.Request) -> Response | None:
         method = "GET" if request.method == "HEAD" else request.method
-        path = request.path.removeprefix(routes.API) if request.path.startswith(routes.API + "/") else request.path
+        path = request.path.removeprefix(API) if request.path.startswith(API + "/") else request.path
         with self._org.lock:
             fault = self._org.take_fault(method, path)
         if fault is None:
@@ -247,7 +248,7 @@ class HeadSpinEmulator(base.HttpServer):
     def _call(self, handler: Callable[[Org, Request], Response]) -> Callable[[base.Request], Response]:
         def call(request: base.Request) -> Response:
             method = "GET" if request.method == "HEAD" else request.method
-            req = Request(method, request.path.removeprefix(routes.API), request.query, request.body, self.url,
+            req = Request(method, request.path.removeprefix(API), request.query, request.body, self.url,
                           request.params)
             try:
                 with self._org.lock:

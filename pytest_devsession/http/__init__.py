@@ -10,8 +10,8 @@ and the request it answered.
 
 ``server.HttpServer`` owns how a request comes in: loopback and port 0 by default, a ready
 event, the route table (404, 405 with ``Allow``), the bearer token (401, never echoed) and a stop
-that closes idle keep-alive connections. The HeadSpin emulator runs on it. Nothing here knows a
-service's routes.
+that closes idle keep-alive connections. The HeadSpin emulator and the capture API run on it.
+Nothing here knows a service's routes.
 
 Importing this package is cheap; ``client`` imports requests, ``server`` only the standard library.
 """

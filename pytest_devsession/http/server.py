@@ -84,10 +84,15 @@ class Route:
     pattern: str  # a regex the whole path (unquoted, no trailing slash) must match
     handler: Callable[[Request], Response]
     public: bool = False  # answered without the token
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(self.pattern))
 
 
 class HttpServer:
-    """Serves ``routes`` from threads: one per connection, keep-alive, until ``stop()``.
+    """Serves ``routes`` (the first that matches answers) from threads: one per connection,
+    keep-alive, until ``stop()``.
 
     ``token``: the bearer token every route but the public ones needs (None: no check);
     ``token_param``: a query parameter that may carry it too. ``name`` names the threads.
@@ -99,7 +104,7 @@ class HttpServer:
                  token: str | None = None, token_param: str | None = None, name: str = "http-server") -> None:
         self.host, self.port, self.token, self.name = host, port, token, name
         self.ready = threading.Event()
-        self._routes = [(route, re.compile(route.pattern)) for route in routes]
+        self.routes = list(routes)
         self._token_param = token_param
         self._httpd: _Listener | None = None
         self._thread: threading.Thread | None = None
@@ -190,8 +195,8 @@ class HttpServer:
         path = request.path.rstrip("/") or "/"
         method = "GET" if request.method == "HEAD" else request.method
         allowed: list[str] = []
-        for route, regex in self._routes:
-            match = regex.fullmatch(path)
+        for route in self.routes:
+            match = route.regex.fullmatch(path)
             if match is None:
                 continue
             if route.method == method:

@@ -35,8 +35,9 @@ def backend_for(tmp_path):
 
 def without_listing(server) -> None:
     """Take NectoProxy's traffic listing and export of chosen entries away from ``server``."""
-    api = server.capture._api.httpd.api
-    api.routes = [r for r in api.routes if r[2] not in (api.list_traffic, api.har_export_entries)]
+    api = server.capture._api
+    api.routes = [r for r in api.routes if (r.method, r.pattern) not in {("GET", "/api/traffic"),
+                                                                         ("POST", "/api/har/export")}]
 
 
 @pytest.mark.parametrize("behave", ["nectoproxy", "nectoproxy without listing", "documented"])

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .api import ApiThread, SessionsApi
+from .api import SessionsApi
 from .har import make_har
 from .nectoproxy import NectoProxyStore, as_nectoproxy_har
 from .proxy import ProxyThread, claim_master_slot, release_master_slot
@@ -76,7 +76,7 @@ class CaptureServer:
         self._mitmproxy_options = dict(mitmproxy_options or {})
         self._lock = threading.Lock()
         self._proxy: ProxyThread | None = None
-        self._api: ApiThread | None = None
+        self._api: SessionsApi | None = None
         self._proxy_port: int | None = None
         self._temp_confdir: Path | None = None
 
@@ -107,9 +107,8 @@ class CaptureServer:
         }
         self._proxy = ProxyThread(options, [self.recorder])
         _, self._proxy_port = self._proxy.start()
-        api = SessionsApi(self.store, self._export, self.api_token, entries=self._entries,
-                          ca_pem=self.ca_cert_path.read_bytes)
-        self._api = ApiThread(self.host, api_port, api)
+        self._api = SessionsApi(self.store, self._export, self.api_token, host=self.host, port=api_port,
+                                entries=self._entries, ca_pem=self.ca_cert_path.read_bytes).start()
 
     def stop(self) -> None:
         """Stop both servers and join their threads. Safe to call twice."""
@@ -155,7 +154,7 @@ class CaptureServer:
     def api_url(self) -> str:
         self._require_running()
         assert self._api is not None
-        return _url(self.host, self._api.port)
+        return self._api.url
 
     @property
     def proxy_url(self) -> str:
