@@ -116,17 +116,19 @@ def process_info() -> dict:
     return {"pid": os.getpid(), "process_start": _process_start(os.getpid())}
 
 
-def of_run(folder: Path, run: str, worker: str | None = None) -> list[tuple[Path, dict]]:
-    """The ledgers this run's processes wrote (one worker's, when ``worker`` is given)."""
-    found = []
+def _ledgers(folder: Path):
+    """Every ledger under ``folder`` that can be read: (path, entry)."""
     for path in sorted(folder.glob("run-*.json")) if folder.is_dir() else ():
         try:
-            entry = json.loads(path.read_text())
+            yield path, json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if entry.get("run") == run and (worker is None or entry.get("worker") == worker):
-            found.append((path, entry))
-    return found
+
+
+def of_run(folder: Path, run: str, worker: str | None = None) -> list[tuple[Path, dict]]:
+    """The ledgers this run's processes wrote (one worker's, when ``worker`` is given)."""
+    return [(path, entry) for path, entry in _ledgers(folder)
+            if entry.get("run") == run and (worker is None or entry.get("worker") == worker)]
 
 
 def forget(path: Path, devices=(), sessions=()) -> None:
@@ -147,15 +149,7 @@ def forget(path: Path, devices=(), sessions=()) -> None:
 
 def stale(folder: Path) -> list[tuple[Path, dict]]:
     """Ledgers of processes that are gone."""
-    found = []
-    for path in sorted(folder.glob("run-*.json")) if folder.is_dir() else ():
-        try:
-            entry = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if not alive(entry):
-            found.append((path, entry))
-    return found
+    return [(path, entry) for path, entry in _ledgers(folder) if not alive(entry)]
 
 
 def release_stale(folder: Path, backend, api_url: str | None, deadline_seconds: float) -> list[str]:
