@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from . import contents, markers, outcome
-from .backends.base import Annotation, BackendError, Device
+from .backends.base import (
+    Annotation,
+    Artifacts,
+    BackendError,
+    Device,
+    HeldPerSession,
+    Naming,
+    UserFlows,
+)
 from .handle import DevSession, handle_key
 from .record import SessionRecord
 from .reporting import html as html_report
@@ -213,7 +221,8 @@ class Closer:
         if state.session_id not in self.open:
             self.ledger("close_session", state.session_id)
         try:
-            self.backend.discard(state.session_id)
+            if isinstance(self.backend, HeldPerSession):
+                self.backend.discard(state.session_id)
         except Exception as exc:  # noqa: BLE001
             record["problems"].append(f"cannot free what the session held: {exc}")
         self.background.call_soon(lambda: self.closed(entry[1], record))
@@ -330,7 +339,8 @@ class Closer:
             self.ledger("mark_session", session_id, stopped=True)
         mode = self.settings.download
         exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
-        if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED) or not exts:
+        if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED) or not exts \
+                or not isinstance(self.backend, Artifacts):
             self.job_done(record, state)
             return
         if not download:
@@ -388,10 +398,15 @@ class Closer:
         if self.settings.build_id:
             tags["build"] = self.settings.build_id
         doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
-        self._step(record, "name the session",
-                   lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
+        if isinstance(self.backend, Naming):
+            self._step(record, "name the session",
+                       lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
         userflow = record["userflow"]
-        if userflow:
+        if userflow and not isinstance(self.backend, UserFlows):
+            if record["measurements"]:
+                record["problems"].append(f"{len(record['measurements'])} measurement(s) not uploaded: the "
+                                          f"{self.backend.name} backend has no user flows")
+        elif userflow:
             description = state.options.userflow_description
             self._step(record, "set the user flow status", lambda: self.backend.report_status(
                 session_id, userflow, description, record["status"], record["status_message"]),

@@ -22,8 +22,11 @@ from . import markers, outcome, recovery
 from .backends.base import (
     AuthenticationError,
     BackendError,
+    CallEnd,
     CaptureOptions,
     Device,
+    Links,
+    Proxied,
 )
 from .background import Background
 from .closing import (  # noqa: F401
@@ -72,9 +75,9 @@ class Controller:
         # Naming, status, measurements and downloads, while the next test runs (background.py).
         self.background = Background(settings.background)
         self.ctrl_c_postponed = False  # Ctrl-C came while the leases were being released
-        # HeadSpin's locks and sessions outlive this process; the embedded local server does not.
-        self.service_url = settings.api_url if settings.backend == "headspin" else settings.local_url
-        self.device_source = settings.api_url if settings.backend == "headspin" else "this machine"
+        # Where the backend's sessions live and where its devices come from: the backend's, once made.
+        self.service_url: str | None = None
+        self.device_source = ""
         self.ledger: Ledger | None = None
         self._previous_sigterm = None
         # Which test holds which device, the locks at the service (devices.py); checks the worker count.
@@ -118,6 +121,7 @@ class Controller:
         if backend is None:
             raise pytest.UsageError(f"pytest-devsession: --devsession-backend: no plugin provides {self.settings.backend!r}")
         self.backend = backend
+        self.service_url, self.device_source = backend.service_url, backend.device_source
 
     def _begin(self, items: list[pytest.Item]) -> None:
         """Before the first test: the artifacts folder, the backend, what earlier runs left
@@ -132,7 +136,7 @@ class Controller:
         except AuthenticationError as exc:
             raise pytest.UsageError(f"pytest-devsession: {exc.message}") from None
         except BackendError as exc:
-            setting = "--devsession-api-url" if self.settings.backend == "headspin" else "--devsession-device"
+            setting = backend.devices_setting
             raise pytest.UsageError(
                 f"pytest-devsession: {setting}: cannot list devices at {self.device_source}: {exc}") from None
         unknown = [d for d in self.settings.devices if d not in self.known]
@@ -147,10 +151,10 @@ class Controller:
                   and options.device and options.device not in self.known]
         if pinned:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(pinned))
-        # HeadSpin's locks and sessions, and an external capture server's, outlive this process: a
-        # run that dies leaves them to the next. The embedded server's end with it; an xdist worker
-        # keeps a ledger all the same, so that the main process knows what a crashed worker ran.
-        outlives = bool(self.service_url or self.settings.backend == "headspin")
+        # The backend's locks and sessions that outlive this process (HeadSpin's, an external capture
+        # server's) are left to the next run when this one dies; an xdist worker keeps a ledger all
+        # the same, so that the main process knows what a crashed worker ran.
+        outlives = backend.outlives_process
         if outlives or self.is_worker:
             self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url,
                                  run=self.run_id, worker=self.worker_id, main=self.main_process, outlives=outlives)
@@ -182,14 +186,6 @@ class Controller:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         errors = []
-        if self.settings.backend == "local":
-            from .services.capture.proxy import MITMPROXY_WARNING_FILTERS
-
-            # mitmproxy warns on its own thread for every intercepted TLS connection;
-            # under -W error that would abort the handshake. Only item marks come last.
-            for item in items:
-                for entry in MITMPROXY_WARNING_FILTERS:
-                    item.add_marker(pytest.mark.filterwarnings(entry))
         for item in items:
             try:
                 options = markers.parse(item)
@@ -426,7 +422,7 @@ class Controller:
                      folder=str(folder), artifacts=list(options.artifacts if options.artifacts is not None
                                                         else self.settings.artifacts))
         handle.session_id, handle.device_address, handle.artifacts_dir = session_id, address, folder
-        handle.url = self.backend.session_url(session_id)
+        handle.url = self.backend.session_url(session_id) if isinstance(self.backend, Links) else None
         try:
             self.backend.wait_ready(session_id, time.monotonic() + self.settings.ready_timeout)
         except AuthenticationError as exc:
@@ -434,7 +430,7 @@ class Controller:
         except BackendError as exc:
             pytest.fail(f"pytest-devsession: capture {session_id} on {address} did not become ready within "
                         f"{self.settings.ready_timeout:g} s (--devsession-ready-timeout): {exc}", pytrace=False)
-        environment = self.backend.session_environment(session_id)
+        environment = self.backend.session_environment(session_id) if isinstance(self.backend, Proxied) else {}
         handle.proxy_url, handle.ca_cert_path = environment.get("proxy_url"), environment.get("ca_cert_path")
         handle._backend = self.backend
         if handle.userflow or self.is_worker:  # a worker's crash must not take its measurements along
@@ -451,10 +447,9 @@ class Controller:
         finally:
             # The test's last moment, before any fixture quits a browser: the video ends here.
             state = item.stash.get(state_key, None)
-            call_ended = getattr(self.backend, "call_ended", None)
-            if state is not None and call_ended is not None:
+            if state is not None and isinstance(self.backend, CallEnd):
                 try:
-                    call_ended(state.session_id)
+                    self.backend.call_ended(state.session_id)
                 except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
                     _warn(f"pytest-devsession: {item.nodeid}: cannot end the recording: {type(exc).__name__}: {exc}")
 

@@ -12,7 +12,14 @@ import time
 
 import pytest
 
-from .backends.base import AuthenticationError, BackendError, Device, DeviceUnavailable
+from .backends.base import (
+    AuthenticationError,
+    BackendError,
+    Device,
+    DeviceUnavailable,
+    LiveSessions,
+    Locking,
+)
 from .leases import forget, of_run
 from .pool import DeviceBusy, Pool
 from .pool import available as pool_available
@@ -122,7 +129,7 @@ class Devices:
         """A create cut short may have opened a session whose id never reached us: close it
         while the device is still ours."""
         device = self.locked.get(address) or self.known.get(address)
-        if address not in self.uncertain or device is None or not hasattr(self.backend, "live_sessions"):
+        if address not in self.uncertain or device is None or not isinstance(self.backend, LiveSessions):
             return
         try:
             for session_id in self.backend.live_sessions(device):
@@ -136,6 +143,8 @@ class Devices:
         if address in self.lock_errors:
             pytest.fail(self.lock_errors[address], pytrace=False)
         device = self.known[address]
+        if not isinstance(self.backend, Locking):  # a service whose devices need no lock
+            return device
         shared = self.account_lock(address) and address in self.pool.held
         if shared and self.pool.locked_by_run(address):
             return device

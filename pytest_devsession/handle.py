@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from .backends.base import Drivers
+
 MAX_KEY_LENGTH = 255
 MAX_TEXT_LENGTH = 1024
 
@@ -58,12 +60,12 @@ class DevSession:
     def attach(self, driver) -> None:
         """Record ``driver`` as part of this session: a Selenium Chromium driver gives the
         video and the console log, an Appium driver its cut of appium.log."""
-        if self._backend is not None:
+        if isinstance(self._backend, Drivers):  # other services record their devices themselves
             self._backend.attach(self.session_id, driver)
 
     def detach(self, driver) -> None:
         """Stop recording ``driver`` (before it quits, so the video ends with the test)."""
-        if self._backend is not None:
+        if isinstance(self._backend, Drivers):
             self._backend.detach(self.session_id, driver)
 
     def measure(self, key: str, value, units: str | None = None, type: str | None = None) -> None:

@@ -4,11 +4,34 @@ from __future__ import annotations
 import pytest
 
 
+def pytest_devsession_backend_names(config):
+    """Return the names of the backends this plugin provides (a list).
+
+    ``--devsession-backend`` accepts these names and lists them when it is given another.
+    A backend is a plugin with this hook, ``pytest_devsession_make_backend`` and, when it has
+    settings of its own, ``pytest_devsession_backend_settings``; the built-in ones are
+    ``pytest_devsession.backends.headspin.plugin`` and ``pytest_devsession.backends.local.plugin``.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_devsession_backend_settings(name, config):
+    """Return the settings section of the backend ``name`` (a frozen ``settings.Section``), or None.
+
+    Called once, when ``--devsession`` is on and before any test, for the chosen backend only: read
+    its options (CLI over environment over ini) and raise ``pytest.UsageError`` naming the setting at
+    fault. The backend reads the section as ``settings.section``. The built-in implementations are
+    ``trylast``.
+    """
+
+
 @pytest.hookspec(firstresult=True)
 def pytest_devsession_make_backend(settings, config):
     """Return the backend object for ``settings.backend`` or None to let others try.
 
-    The built-in implementation is ``trylast``, so a plugin can replace any backend.
+    Called just before the first test. The object implements ``backends.base.Backend`` and
+    whichever optional parts of ``backends.base`` its service has. The built-in implementations
+    are ``trylast``, so a plugin can replace any backend.
     """
 
 

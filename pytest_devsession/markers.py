@@ -82,7 +82,8 @@ def parse(item: pytest.Item) -> MarkerOptions:
     device = values.get("device")
     if device is not None and (not isinstance(device, str) or not ANY_DEVICE.match(device)):
         raise MarkerError(
-            f"@pytest.mark.devsession(device=...) must be an address SERIAL@HOSTNAME (HeadSpin), 'local' or adb:SERIAL, got {device!r}"
+            f"@pytest.mark.devsession(device=...) must be a device address of the backend (such as SERIAL@HOSTNAME, "
+            f"'local' or adb:SERIAL), got {device!r}"
         )
     artifacts = values.get("artifacts")
     if artifacts is not None:

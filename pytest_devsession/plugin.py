@@ -1,4 +1,5 @@
-"""Wiring only: options, ini settings, markers, hookspecs, and the controller.
+"""Wiring only: the common options, ini settings, markers, hookspecs, the built-in backends' plugins,
+and the controller.
 
 Nothing heavy is imported here: without ``--devsession`` the plugin makes no
 network call and changes nothing.
@@ -8,9 +9,11 @@ from __future__ import annotations
 import pytest
 
 from . import hookspecs
-from .settings import ARTIFACT_EXTENSIONS, BACKENDS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES, LOCAL_ARTIFACTS
+from .settings import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES
 
 CONTROLLER_NAME = "devsession-controller"
+# The built-in backends, plugins like any other (each: its options, settings section and factory).
+pytest_plugins = ["pytest_devsession.backends.headspin.plugin", "pytest_devsession.backends.local.plugin"]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -18,45 +21,35 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from .backends.local.settings import LOCAL_ARTIFACTS
+
     group = parser.getgroup("devsession", "capture sessions on real devices and browsers")
     group.addoption("--devsession", action="store_true", default=False,
                     help="run every test inside a capture session and keep its evidence")
     group.addoption("--devsession-backend", dest="devsession_backend", metavar="NAME",
-                    help=f"capture service: {', '.join(BACKENDS)} (default local; env DEVSESSION_BACKEND, ini devsession_backend)")
-    group.addoption("--devsession-api-url", dest="devsession_api_url", metavar="URL",
-                    help="HeadSpin API base URL (env HEADSPIN_API_URL; default https://api-dev.headspin.io/v0). "
-                         "The token is read from HEADSPIN_API_TOKEN only")
-    group.addoption("--devsession-ui-url", dest="devsession_ui_url", metavar="URL",
-                    help="HeadSpin UI base URL for session links (env HEADSPIN_UI_URL; default https://ui-dev.headspin.io)")
+                    help="capture service: a registered backend's name, local (default), headspin or one a plugin "
+                         "adds (env DEVSESSION_BACKEND, ini devsession_backend)")
     group.addoption("--devsession-device", dest="devsession_devices", action="append", metavar="ADDRESS",
                     help="local backend: local (default: this machine's browsers and Appium) or adb:SERIAL; "
                          "HeadSpin: SERIAL@HOSTNAME. Repeat for a pool (one device per xdist worker)")
     group.addoption("--devsession-artifacts", dest="devsession_artifacts", metavar="EXTS",
-                    help=f"comma-separated artifacts per session. Local backend: default and accepted "
-                         f"{','.join(LOCAL_ARTIFACTS)}; HeadSpin: default har,mp4, any of: {', '.join(ARTIFACT_EXTENSIONS)}")
+                    help=f"comma-separated artifacts per session, by default the backend's. Local backend: default "
+                         f"and accepted {','.join(LOCAL_ARTIFACTS)}; HeadSpin: default {','.join(DEFAULT_ARTIFACTS)}, "
+                         f"any of: {', '.join(ARTIFACT_EXTENSIONS)}")
     group.addoption("--devsession-artifacts-dir", dest="devsession_artifacts_dir", metavar="DIR",
                     help="where each test's folder and manifest.json go (default devsession-artifacts)")
     group.addoption("--devsession-download", dest="devsession_download", metavar="MODE",
                     help=f"when to download artifacts: {', '.join(DOWNLOAD_MODES)} (default on)")
     group.addoption("--devsession-userflow", dest="devsession_userflow", metavar="NAME",
                     help="user flow for tests without a userflow marker")
-    group.addoption("--devsession-local-url", dest="devsession_local_url", metavar="URL",
-                    help="local backend: drive this capture server (Sessions API) instead of the embedded one "
-                         "(env DEVSESSION_LOCAL_URL; its token from DEVSESSION_LOCAL_TOKEN)")
-    group.addoption("--devsession-local-proxy", dest="devsession_local_proxy", metavar="URL",
-                    help="local backend: the proxy of the server given by --devsession-local-url")
-    group.addoption("--devsession-appium-url", dest="devsession_appium_url", metavar="URL",
-                    help="local backend: a running Appium server; without it the plugin starts one when a test asks")
     group.addoption("--devsession-store", dest="devsession_store", metavar="DIR",
-                    help="local backend: folder of the user flow store (default .devsession)")
+                    help="folder of the run's leases, journal and spool, and the local backend's user flow "
+                         "store (default .devsession)")
     group.addoption("--devsession-har-raw", dest="devsession_har_raw", action="store_true", default=False,
                     help="keep HAR files as captured, secrets included (default: redact Authorization, cookies, "
                          "API keys and tokens in headers, query strings and form fields)")
     group.addoption("--devsession-redact", dest="devsession_redact", metavar="NAMES",
                     help="more header/parameter names to redact in HAR files, comma-separated")
-    group.addoption("--devsession-video-size", dest="devsession_video_size", metavar="WxH",
-                    help="local backend: browser window and video frame size (default 1280x720; "
-                         "env DEVSESSION_VIDEO_SIZE, ini devsession_video_size)")
     group.addoption("--devsession-background", dest="devsession_background", metavar="N",
                     help="threads that name the session, send its status and measurements and download its "
                          "artifacts while the next test runs (default 4; 0: in the test's teardown; "
@@ -68,9 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--devsession-ready-timeout", dest="devsession_ready_timeout", metavar="SECONDS",
                     help="deadline for a capture to become ready or complete (default 180)")
 
-    parser.addini("devsession_backend", "capture service: local (default) or headspin")
-    parser.addini("devsession_api_url", "HeadSpin API base URL")
-    parser.addini("devsession_ui_url", "HeadSpin UI base URL")
+    parser.addini("devsession_backend", "capture service: local (default), headspin or one a plugin adds")
     parser.addini("devsession_devices", "device addresses, one per line", type="linelist")
     parser.addini("devsession_artifacts", "comma-separated artifact extensions")
     parser.addini("devsession_artifacts_dir", "folder for artifacts and manifest.json")
@@ -78,13 +69,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_capture", "all (default) or marked: capture only tests with a userflow or devsession "
                                         "marker or the devsession fixture")
     parser.addini("devsession_userflow", "user flow for tests without a userflow marker")
-    parser.addini("devsession_local_url", "local backend: URL of a capture server's Sessions API")
-    parser.addini("devsession_local_proxy", "local backend: proxy URL of that server")
-    parser.addini("devsession_appium_url", "local backend: URL of a running Appium server")
-    parser.addini("devsession_store", "local backend: folder of the user flow store")
+    parser.addini("devsession_store", "folder of the leases, journal, spool and local user flow store")
     parser.addini("devsession_har_raw", "keep HAR files unredacted (true/false)")
     parser.addini("devsession_redact", "more names to redact in HAR files, one per line or comma-separated")
-    parser.addini("devsession_video_size", "local backend: browser window and video frame size, WIDTHxHEIGHT")
     parser.addini("devsession_background", "threads for the steps after a test that need no device (default 4)")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
@@ -112,20 +99,6 @@ def pytest_configure(config: pytest.Config) -> None:
         from .reporting.allure import PLUGIN_NAME, AllureEvidence
 
         config.pluginmanager.register(AllureEvidence(), PLUGIN_NAME)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_devsession_make_backend(settings, config):
-    """The built-in backends; a user's plugin can return its own first."""
-    if settings.backend == "headspin":
-        from .backends.headspin import HeadSpinBackend
-
-        return HeadSpinBackend(settings)
-    if settings.backend == "local":
-        from .backends.local.backend import LocalBackend
-
-        return LocalBackend(settings, config)
-    return None
 
 
 @pytest.fixture
@@ -165,7 +138,7 @@ def devsession_chrome(request: pytest.FixtureRequest, devsession):
         _missing("Chromium is not installed: run `python -m pytest_devsession setup` "
                  "(or install chromium and chromedriver with your package manager)")
     settings = getattr(request.config.pluginmanager.get_plugin(CONTROLLER_NAME), "settings", None)
-    size = settings.video_size if settings is not None else DEFAULT_VIDEO_SIZE
+    size = getattr(getattr(settings, "section", None), "video_size", DEFAULT_VIDEO_SIZE)
     driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path, window_size=size)
     try:
         devsession.attach(driver)
@@ -180,8 +153,10 @@ def devsession_appium_url(request: pytest.FixtureRequest):
     """URL of a running Appium server: --devsession-appium-url, or one started (and
     stopped) for this run whose log is cut per session into appium.log."""
     controller = request.config.pluginmanager.get_plugin(CONTROLLER_NAME)
+    from .backends.base import AppiumProvider
+
     backend = getattr(controller, "backend", None)
-    if backend is not None and hasattr(backend, "appium_url"):
+    if isinstance(backend, AppiumProvider):
         try:
             url = backend.appium_url()  # the backend stops the server it starts, and cuts its log
         except FileNotFoundError as exc:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import contents, outcome
-from .backends.base import Annotation, BackendError
+from .backends.base import Annotation, Artifacts, BackendError, HeldPerSession, Links, Naming, UserFlows
 from .leases import forget, of_run
 from .record import SessionRecord
 from .spool import transient
@@ -75,7 +75,7 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
     outlives = info.get("outlives", True)
     if outlives:
         try:
-            record["url"] = backend.session_url(session_id)
+            record["url"] = backend.session_url(session_id) if isinstance(backend, Links) else None
         except Exception:  # noqa: BLE001
             pass
         # A capture the worker stopped already (it died while the session was closing in the background).
@@ -83,7 +83,7 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
             "stop capture", lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
         if stopped:
             forget(ledger, sessions=[session_id])
-        if not info.get("verdict_sent"):
+        if not info.get("verdict_sent") and isinstance(backend, Naming):
             tags = {"outcome": (record["status"] or "failed").lower() if record["final"] else "rerun"}
             if settings.build_id:
                 tags["build"] = settings.build_id
@@ -93,7 +93,7 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
         problems.append("no artifacts: the capture ran inside the worker and ended with it")
     if info.get("verdict_sent"):
         record["measurements_uploaded"] = bool(userflow and measurements)  # by the worker, before it died
-    elif userflow:
+    elif userflow and isinstance(backend, UserFlows):
         status, text = record["status"], record["status_message"]
         step("set the user flow status", lambda: backend.report_status(session_id, userflow, None, status, text),
              spool_as=("status", dict(session_id=session_id, userflow=userflow, description=None,
@@ -102,10 +102,12 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
             record["measurements_uploaded"] = step(
                 "upload measurements", lambda: backend.upload_measurements(session_id, userflow, measurements),
                 spool_as=("measurements", dict(session_id=session_id, userflow=userflow, measurements=measurements)))
+    elif measurements and not isinstance(backend, UserFlows):
+        problems.append(f"{len(measurements)} measurement(s) not uploaded: the {backend.name} backend has no user flows")
     if journal is not None:
         journal.unlink(missing_ok=True)  # delivered or spooled: the next run must not mark it Excluded
     folder = Path(info["folder"]) if info.get("folder") else None
-    if settings.download == "off" or not outlives:
+    if settings.download == "off" or not outlives or not isinstance(backend, Artifacts):
         return record
     if not stopped or folder is None:
         problems.append("artifacts not downloaded: " + ("the capture did not complete" if not stopped
@@ -131,7 +133,8 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
 
         step(f"download {ext}", fetch)
     try:
-        backend.discard(session_id)
+        if isinstance(backend, HeldPerSession):
+            backend.discard(session_id)
     except Exception:  # noqa: BLE001
         pass
     return record

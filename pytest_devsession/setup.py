@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from .backends.local.settings import LOCAL_EXTRA
 from .drivers.appium import BIN_ENV, HOME_ENV, appium_cache_dir, appium_home_of, find_appium
-from .settings import LOCAL_EXTRA, missing_packages
+from .settings import missing_packages
 
 COMMAND = "python -m pytest_devsession setup"
 APPIUM_EXTRA = (("appium", "Appium-Python-Client"),)

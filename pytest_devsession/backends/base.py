@@ -1,15 +1,22 @@
-"""The interface every capture service implements, and its errors.
+"""What every capture service implements, what only some do, and their errors.
 
-The controller calls these in order: ``devices`` once per run, ``lock`` once per
-device, then per test ``start_capture`` → ``wait_ready`` → (test) →
-``stop_capture`` → ``annotate`` → ``report_status`` → ``upload_measurements``
-→ ``download``; ``unlock`` and ``close`` when the run ends.
+The core (``Backend``): ``devices`` once per run, then per test ``start_capture`` → ``wait_ready``
+→ (test) → ``stop_capture``; ``close`` when the run ends. What only some services do are optional
+parts, each a protocol a backend satisfies by having its members (checked with ``isinstance`` where
+it is used), so that a backend implements nothing it has no use for: ``Locking`` devices,
+``LiveSessions`` on a device, ``Naming`` a session, ``UserFlows`` (status and measurements),
+``Artifacts`` to download, ``Links`` to a session, ``Proxied`` (a proxy for the test's clients),
+``Drivers`` to attach, ``CallEnd`` (the test's call is over), ``HeldPerSession`` (what a session holds
+until its artifacts are on disk), ``AppiumProvider`` (an Appium server).
+
+A plugin adds a backend with the hooks in ``hookspecs.py``; the built-in ones are ``headspin/`` and
+``local/``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class BackendError(Exception):
@@ -78,30 +85,109 @@ class Annotation:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@runtime_checkable
 class Backend(Protocol):
-    name: str
-    # True when a device's lock belongs to the account rather than to the process that took it
-    # (optional, False when absent): the run then locks each device once for all its processes.
-    account_locks: bool
+    """The core every backend implements."""
+
+    name: str  # what --devsession-backend calls it
+    # Where its sessions and locks live: the spool, the lease ledger and the device pool are kept
+    # per service (None: in this process).
+    service_url: str | None
+    # Its sessions and locks outlive this process: a run that dies leaves them to the next (the ledger).
+    outlives_process: bool
+    device_source: str  # where its devices come from, in messages ("https://.../v0", "this machine")
+    devices_setting: str  # the setting to look at when its device list cannot be read
 
     def devices(self) -> dict[str, Device]: ...
-    def lock(self, device: Device) -> None: ...
-    def unlock(self, device: Device) -> None: ...
     def start_capture(self, device: Device, options: CaptureOptions) -> str: ...
     def wait_ready(self, session_id: str, deadline: float) -> None: ...
     def stop_capture(self, session_id: str, deadline: float) -> None: ...
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Locking(Protocol):
+    """A device is locked for the run (once), and unlocked at its end."""
+
+    # True when a device's lock belongs to the account rather than to the process that took it:
+    # the run then locks each device once for all its processes.
+    account_locks: bool
+
+    def lock(self, device: Device) -> None: ...
+    def unlock(self, device: Device) -> None: ...
+
+
+@runtime_checkable
+class LiveSessions(Protocol):
+    """The captures still open on a device: one a create cut short may have opened is stopped."""
+
+    def live_sessions(self, device: Device) -> list[str]: ...
+
+
+@runtime_checkable
+class Naming(Protocol):
+    """A session gets the test's name, docstring and tags."""
+
     def annotate(self, session_id: str, annotation: Annotation) -> None: ...
+
+
+@runtime_checkable
+class UserFlows(Protocol):
+    """A session joins a user flow with a status, and the test's measurements."""
+
     def report_status(self, session_id: str, userflow: str, description: str | None,
                       status: str, message: str | None) -> None: ...
     def upload_measurements(self, session_id: str, userflow: str, measurements: list[dict]) -> None: ...
+
+
+@runtime_checkable
+class Artifacts(Protocol):
+    """A session's evidence as files (its settings section says which it can produce)."""
+
     def download(self, session_id: str, ext: str, dest: Path) -> int | None:
         """Write the artifact to ``dest``; its size, or None when the session has no such artifact."""
+
+
+@runtime_checkable
+class Links(Protocol):
+    """A session can be looked at in the service."""
+
     def session_url(self, session_id: str) -> str | None: ...
+
+
+@runtime_checkable
+class Proxied(Protocol):
+    """A test's clients are captured through a proxy."""
+
     def session_environment(self, session_id: str) -> dict:
-        """What a client needs to be captured: ``proxy_url`` and ``ca_cert_path`` (None when not applicable)."""
-    def attach(self, session_id: str, driver) -> None:
-        """Record what ``driver`` does as part of the session (video, logs)."""
+        """What a client needs to be captured: ``proxy_url`` and ``ca_cert_path``."""
+
+
+@runtime_checkable
+class Drivers(Protocol):
+    """What a driver does (a browser, an Appium session) is recorded as part of the session."""
+
+    def attach(self, session_id: str, driver) -> None: ...
     def detach(self, session_id: str, driver) -> None: ...
+
+
+@runtime_checkable
+class CallEnd(Protocol):
+    """The test's call is over, before any fixture quits a driver (a video ends here)."""
+
+    def call_ended(self, session_id: str) -> None: ...
+
+
+@runtime_checkable
+class HeldPerSession(Protocol):
+    """A session holds something of this process until its artifacts are on disk."""
+
     def discard(self, session_id: str) -> None:
         """The session is finished and its artifacts are on disk: free what it held."""
-    def close(self) -> None: ...
+
+
+@runtime_checkable
+class AppiumProvider(Protocol):
+    """A running Appium server for the tests (``devsession_appium_url``), whose log the backend cuts per session."""
+
+    def appium_url(self) -> str: ...

@@ -9,7 +9,7 @@ import pytest
 
 # Imported here so that pytester's in-process runs share one copy of requests
 # (it restores sys.modules after each run, which would leave two CookieJar classes).
-import pytest_devsession.backends.headspin  # noqa: F401
+import pytest_devsession.backends.headspin.backend  # noqa: F401
 
 
 @dataclass

@@ -17,7 +17,8 @@ def _locks(emulator) -> list:
     (["--devsession-device", "no-at-sign"], {}, "--devsession-device: malformed device address 'no-at-sign'"),
     (["--devsession-artifacts", "har,webm"], {}, "unknown artifact extension 'webm'; accepted: mp4, har"),
     (["--devsession-download", "sometimes"], {}, "--devsession-download: got 'sometimes'; accepted values: on, off, only-on-failure"),
-    (["--devsession-backend", "saucelabs"], {}, "--devsession-backend: got 'saucelabs'; accepted values: local, headspin"),
+    (["--devsession-backend", "saucelabs"], {}, "--devsession-backend: no plugin provides the backend 'saucelabs'; "
+                                                "the backends registered: headspin, local"),
     (["--devsession-ready-timeout", "soon"], {}, "--devsession-ready-timeout: got 'soon'; expected a number of seconds"),
     (["--devsession-api-url", "ftp://x"], {}, "--devsession-api-url: got 'ftp://x'; expected an http:// or https:// URL"),
     (["-o", "devsession_capture=some"], {}, "devsession_capture (ini): got 'some'; accepted values: all, marked"),
@@ -26,8 +27,6 @@ def _locks(emulator) -> list:
     (["--devsession-ready-timeout", "-1"], {}, "--devsession-ready-timeout: got '-1'; expected a number of seconds greater than 0"),
     (["--devsession-userflow", "   "], {}, "--devsession-userflow: expected a non-empty user flow name"),
     (["--devsession-ui-url", "ui.example"], {}, "--devsession-ui-url: got 'ui.example'; expected an http:// or https:// URL"),
-    (["--devsession-local-url", "8889"], {}, "--devsession-local-url: got '8889'; expected an http:// or https:// URL"),
-    (["--devsession-appium-url", "appium"], {}, "--devsession-appium-url: got 'appium'; expected an http"),
     ([], {"DEVSESSION_HAR_RAW": "maybe"}, "DEVSESSION_HAR_RAW: got 'maybe'; accepted values: true, false"),
     ([], {"DEVSESSION_DOWNLOAD": "never"}, "DEVSESSION_DOWNLOAD: got 'never'; accepted values: on, off, only-on-failure"),
 ])
@@ -49,7 +48,8 @@ def test_bad_input_is_refused_before_any_lock(pytester, devsession_run, headspin
     ('@pytest.mark.devsession(capture="yes")\ndef test_x(): pass', "capture=...) must be True or False"),
     ('@pytest.mark.devsession(speed=3)\ndef test_x(): pass', "unknown argument(s) speed; accepted: capture, device"),
     ('@pytest.mark.devsession(artifacts=["gif"])\ndef test_x(): pass', "unknown artifact extension 'gif'"),
-    ('@pytest.mark.devsession(device="bad")\ndef test_x(): pass', "must be an address SERIAL@HOSTNAME"),
+    ('@pytest.mark.devsession(device="two words")\ndef test_x(): pass', "must be a device address of the backend"),
+    ('@pytest.mark.devsession(device="bad")\ndef test_x(): pass', "@pytest.mark.devsession(device='bad') is unknown to"),
 ])
 def test_wrong_marker_arguments_name_the_test(pytester, devsession_run, headspin_emulator, source, needle):
     pytester.makepyfile(test_marks="import pytest\n\n" + source)
@@ -247,6 +247,9 @@ def test_more_workers_than_devices_is_refused(pytester, devsession_run, headspin
 @pytest.mark.parametrize("args, needle", [
     (["--devsession-device", "2124d0e6@proxy.example"], "malformed device '2124d0e6@proxy.example' for the local backend; expected 'local'"),
     (["--devsession-artifacts", "pcap"], "--devsession-artifacts: pcap cannot be captured by the local backend; accepted: har, mp4"),
+    (["--devsession-local-url", "8889"], "--devsession-local-url: got '8889'; expected an http:// or https:// URL"),
+    (["--devsession-appium-url", "appium"], "--devsession-appium-url: got 'appium'; expected an http"),
+    (["--devsession-video-size", "big"], "--devsession-video-size: got 'big'; expected WIDTHxHEIGHT"),
 ])
 def test_bad_input_for_the_local_backend(pytester, args, needle, monkeypatch):
     monkeypatch.delenv("DEVSESSION_BACKEND", raising=False)

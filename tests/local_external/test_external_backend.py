@@ -11,6 +11,7 @@ from external_helpers import TOKEN, flags, through
 
 from pytest_devsession.backends.base import CaptureOptions
 from pytest_devsession.backends.local.backend import LOCAL, LocalBackend
+from pytest_devsession.backends.local.settings import LocalSettings
 from pytest_devsession.contents import describe
 from pytest_devsession.services.capture import MITMPROXY_WARNING_FILTERS
 from pytest_devsession.settings import Secret, Settings
@@ -23,8 +24,8 @@ def backend_for(tmp_path):
     made = []
 
     def make(server) -> LocalBackend:
-        settings = Settings(enabled=True, local_url=server.api_url, local_proxy=server.proxy_url,
-                            local_token=Secret(TOKEN), store_dir=tmp_path / ".devsession")
+        section = LocalSettings(local_url=server.api_url, local_proxy=server.proxy_url, local_token=Secret(TOKEN))
+        settings = Settings(enabled=True, section=section, store_dir=tmp_path / ".devsession")
         made.append(LocalBackend(settings))
         return made[-1]
 

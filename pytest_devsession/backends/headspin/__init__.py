@@ -1,3 +1,2 @@
-from .backend import HeadSpinBackend
-
-__all__ = ["HeadSpinBackend"]
+"""HeadSpin as a backend: its options and settings section (``plugin``, ``settings``), the backend over its
+Session and Performance Monitoring APIs (``backend``) and their routes (``routes``)."""

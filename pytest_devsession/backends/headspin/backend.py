@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ...http.client import REPEATABLE, SEND_ONCE, Client
 from ...redact import redact_file
-from ...settings import TOKEN_ENV
 from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from . import routes
+from .settings import TOKEN_ENV
 
 
 def _platform(raw: dict) -> str:
@@ -18,14 +18,23 @@ def _platform(raw: dict) -> str:
 
 
 class HeadSpinBackend:
+    """The core, and the parts HeadSpin has: Locking, LiveSessions, Naming, UserFlows, Artifacts, Links.
+
+    The device's own traffic, video and logs are captured on HeadSpin's side: nothing to proxy or attach.
+    """
+
     name = "headspin"
+    outlives_process = True  # its locks and sessions stay when this process dies
+    devices_setting = "--devsession-api-url"
     # A lock is the account's, not the process's: every xdist worker of a run may use a device
     # another one locked (one test at a time, through the device pool).
     account_locks = True
 
     def __init__(self, settings) -> None:
         self.settings = settings
-        self.client = Client(settings.api_url, settings.token.reveal(), hint="is --devsession-api-url right?",
+        self.section = section = settings.section
+        self.service_url = self.device_source = section.api_url
+        self.client = Client(section.api_url, section.token.reveal(), hint="is --devsession-api-url right?",
                              refused=lambda words: f"HeadSpin refused the API token in {TOKEN_ENV}: {words}")
         self._userflows: dict[str, str] = {}
         self._userflow_lock = threading.Lock()
@@ -154,17 +163,4 @@ class HeadSpinBackend:
                 and s.get("device_address") == device.address and s.get("session_id")]
 
     def session_url(self, session_id: str) -> str:
-        return routes.ui_session(self.settings.ui_url, session_id)
-
-    def session_environment(self, session_id: str) -> dict:
-        # The device's own traffic is captured on HeadSpin's side: no proxy to route through.
-        return {"proxy_url": None, "ca_cert_path": None}
-
-    def attach(self, session_id: str, driver) -> None:
-        """Video and logs are recorded by HeadSpin itself; nothing to do."""
-
-    def detach(self, session_id: str, driver) -> None:
-        """Nothing was attached."""
-
-    def discard(self, session_id: str) -> None:
-        """Nothing is held per session."""
+        return routes.ui_session(self.section.ui_url, session_id)

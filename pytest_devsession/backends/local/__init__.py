@@ -1,3 +1,3 @@
 """The local backend: captures on this machine through a capture server (the embedded one, or one given by
 ``--devsession-local-url``: ``external``), a browser's or a phone's video and logs from ``drivers``, user
-flows in a SQLite ``store``."""
+flows in a SQLite ``store``; its options and settings section (``plugin``, ``settings``)."""

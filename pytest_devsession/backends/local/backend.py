@@ -22,7 +22,8 @@ from ...files import write_atomic
 from ...http.client import REPEATABLE, Client
 from ...workers import process_count
 from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
-from .external import TOKEN_ENV, TOKEN_WHERE, ExternalServer, is_window
+from .external import TOKEN_WHERE, ExternalServer, is_window
+from .settings import TOKEN_ENV
 from .store import Store
 
 LOCAL = Device(address="local", serial="local", hostname="localhost", platform="browser")
@@ -55,17 +56,26 @@ def adb_server() -> tuple[str, int]:
 
 
 class LocalBackend:
+    """The core, and every optional part but LiveSessions (this process knows every capture it opened)."""
+
     name = "local"
+    device_source = "this machine"
+    devices_setting = "--devsession-device"
+    account_locks = False  # an Android device is held by this process (a lease file), not by the run
 
     def __init__(self, settings, config=None) -> None:
         self.settings = settings
+        self.section = section = settings.section
         self.workers = process_count(config)
         self.store = Store(settings.store_dir / "store.sqlite3")
-        self.api_url = settings.local_url
-        self.proxy_url = settings.local_proxy
+        # An external server's sessions outlive this process; the embedded server's end with it.
+        self.service_url = section.local_url
+        self.outlives_process = bool(section.local_url)
+        self.api_url = section.local_url
+        self.proxy_url = section.local_proxy
         self.ca_cert_path: str | None = None
         self._server = None
-        self._token = settings.local_token.reveal() if settings.local_token else ""
+        self._token = section.local_token.reveal() if section.local_token else ""
         # The capture server's API (the embedded server's is known once it runs).
         self.client: Client | None = self._client() if self.api_url else None
         self.external = (ExternalServer(self.api_url, self.proxy_url, self._token, self.client)
@@ -258,7 +268,7 @@ class LocalBackend:
             if not recorder.frame_count:
                 raise BackendError("the browser gave no frame: " + ("; ".join(recorder.problems) or "unknown reason"),
                                    action="record video")
-            return recorder.write_mp4(dest, self.settings.video_size)
+            return recorder.write_mp4(dest, self.section.video_size)
         if ext == "jsconsole.log":
             return attached.recorders[0].write_console_log(dest) if attached.recorders else None
         if ext == "appium.log":
@@ -310,7 +320,7 @@ class LocalBackend:
             from ...drivers.browser import BLANK_PAGE, START_PAGES
             from ...drivers.video import ScreencastRecorder
 
-            width, height = self.settings.video_size
+            width, height = self.section.video_size
             try:
                 if driver.current_url.startswith(START_PAGES):
                     driver.get(BLANK_PAGE)  # never record Chromium's New Tab page
@@ -353,8 +363,8 @@ class LocalBackend:
 
     def appium_url(self) -> str:
         """A running Appium server: the configured one, or one started for this process."""
-        if self.settings.appium_url:
-            return self.settings.appium_url
+        if self.section.appium_url:
+            return self.section.appium_url
         with self._appium_lock:
             if self._appium is None:
                 from ...drivers.appium import AppiumServer, find_appium

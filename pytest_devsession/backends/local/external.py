@@ -40,12 +40,12 @@ import requests
 from ...http.client import NO_RETRY, REPEATABLE, Client, wait_for
 from ...services.capture.recorder import DEFAULT_BACKGROUND_HOSTS
 from ..base import BackendError
+from .settings import TOKEN_ENV
 
 CHECK_TIMEOUT = 3.0  # seconds for each request of the checks at start: one try, no retries
 SETTLE_SECONDS = 2.0  # how long a server may take to list a request it proxied, or to complete it
 WINDOW_MARK = "@"  # a test's id on a one-recording server: <recording session id>@<start, epoch ms>
 PROBE_SESSION = "pytest-devsession probe (deleted again)"
-TOKEN_ENV = "DEVSESSION_LOCAL_TOKEN"
 TOKEN_WHERE = ("NectoProxy makes a new token at every start and prints it only inside its Web UI line "
                "(`Web UI: http://localhost:8889/?token=...`)")
 _BACKGROUND = [re.compile(p, re.IGNORECASE) for p in DEFAULT_BACKGROUND_HOSTS]
