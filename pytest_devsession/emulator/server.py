@@ -98,6 +98,7 @@ class HeadSpinEmulator(base.HttpServer):
         self._link = _Link()
         self._requests: list = []
         self._requests_lock = threading.Lock()
+        self._generation = 0  # bumped by reset()
         table = [base.Route(method, API + pattern, self._call(handler))
                  for method, pattern, handler in ROUTES]
         table += [base.Route(method, pattern, self._call(handler), public=True)
@@ -123,6 +124,9 @@ class HeadSpinEmulator(base.HttpServer):
         self._latency, self._bandwidth = self._network
         with self._requests_lock:
             self._requests.clear()
+            # A request still under way (a test before gave up waiting for it) belongs to that test:
+            # it must not turn up in the next one's log when it ends.
+            self._generation += 1
 
     @property
     def ready_delay(self) -> float:
@@ -220,6 +224,7 @@ class HeadSpinEmulator(base.HttpServer):
     # serving: every request travels both ways, may meet a fault, and is logged
 
     def respond(self, request: base.Request) -> Response:
+        generation = self._generation
         self._travel()  # the request's way to the service
         response = self._fault(request) or super().respond(request)
         if isinstance(response, Download) and self._bandwidth is not None:
@@ -227,7 +232,8 @@ class HeadSpinEmulator(base.HttpServer):
                                length=len(response.body))
         self._travel()  # the answer's way back
         with self._requests_lock:  # the target has the token masked, should someone have put it in the URL
-            self._requests.append((request.method, request.target, None if response.drop else response.status))
+            if generation == self._generation:
+                self._requests.append((request.method, request.target, None if response.drop else response.status))
         return response
 
     def error(self, status: int, message: str, headers: dict | None = None) -> Response:
