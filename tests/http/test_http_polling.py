@@ -7,7 +7,7 @@ import pytest
 from http_helpers import Answer
 
 from pytest_devsession.backends.base import AuthenticationError, BackendError
-from pytest_devsession.http.client import POLL_INTERVAL_MAX, Backoff, wait_for
+from pytest_devsession.http.client import DENSE_INTERVAL, POLL_INTERVAL_MAX, Backoff, wait_for
 
 FAR = 600.0  # a deadline no test reaches: every wait is recorded, not slept
 
@@ -77,3 +77,19 @@ def test_backoff():
     intervals = Backoff().intervals()
     first = [next(intervals) for _ in range(12)]
     assert first[0] == 0.025 and first[-1] == POLL_INTERVAL_MAX and max(first) <= 0.1
+
+
+def test_polls_follow_one_another_closely_from_just_before_the_expected_moment(server, client, sleeps):
+    server.answer(*[Answer(404, {"status": "no timestamps yet"}) for _ in range(8)],
+                  Answer(200, {"capture-started": 1}))
+    # The last capture on this device took this long: it is about due now.
+    client.poll("/sessions/s1/timestamps", action="wait for capture to be ready", done=lambda b: True,
+                deadline=time.monotonic() + FAR, expected=time.monotonic())
+    assert len(sleeps) == 8 and max(sleeps) <= DENSE_INTERVAL
+    sleeps.clear()
+    server.answer(*[Answer(404, {"status": "no timestamps yet"}) for _ in range(8)],
+                  Answer(200, {"capture-started": 1}))
+    # Far from the expected moment: the usual intervals, which grow past the dense one.
+    client.poll("/sessions/s2/timestamps", action="wait for capture to be ready", done=lambda b: True,
+                deadline=time.monotonic() + FAR, expected=time.monotonic() + FAR)
+    assert max(sleeps) > DENSE_INTERVAL

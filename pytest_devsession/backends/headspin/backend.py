@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from ...http.client import REPEATABLE, SEND_ONCE, Client
@@ -38,6 +39,10 @@ class HeadSpinBackend:
                              refused=lambda words: f"HeadSpin refused the API token in {TOKEN_ENV}: {words}")
         self._userflows: dict[str, str] = {}
         self._userflow_lock = threading.Lock()
+        # How long the last capture on each device took to become ready and to complete: the next
+        # one is polled closely around that moment (http.client.wait_for's ``expected``).
+        self._took: dict[tuple[str, str], float] = {}
+        self._began: dict[str, tuple[str, float]] = {}  # session id -> (device address, create or stop sent)
 
     def close(self) -> None:
         self.client.close()
@@ -86,23 +91,38 @@ class HeadSpinBackend:
         if options.network_keep_in_session_patterns:
             body["network_keep_in_session_patterns"] = list(options.network_keep_in_session_patterns)
         # Sent once (again only if it never left, or on 429): a retried create could open two sessions.
+        sent = time.monotonic()
         answer = self.client.json("POST", routes.SESSIONS, action="start capture", retry=SEND_ONCE, json=body)
         session_id = answer.get("session_id") if isinstance(answer, dict) else None
         if not session_id:
             raise BackendError(f"the answer to session create has no session_id: {str(answer)[:200]}",
                                action="start capture")
+        self._began[str(session_id)] = (device.address, sent)
         return str(session_id)
 
+    def _poll_timestamps(self, session_id: str, step: str, done, deadline: float, action: str) -> None:
+        address, began = self._began.get(session_id, (None, time.monotonic()))
+        took = self._took.get((address, step))
+        self.client.poll(routes.timestamps(session_id), action=action, done=done, deadline=deadline,
+                         expected=began + took if took is not None else None)
+        if address is not None:
+            self._took[(address, step)] = time.monotonic() - began
+
     def wait_ready(self, session_id: str, deadline: float) -> None:
-        self.client.poll(routes.timestamps(session_id), action="wait for capture to be ready",
-                         done=lambda body: True, deadline=deadline)
+        self._poll_timestamps(session_id, "ready", lambda body: True, deadline, "wait for capture to be ready")
 
     def stop_capture(self, session_id: str, deadline: float) -> None:
         # PATCH to inactive is idempotent, so it may be retried.
+        sent = time.monotonic()
         self.client.json("PATCH", routes.session(session_id), action="stop capture", retry=REPEATABLE,
                          json={"active": False, "nowait": True})
-        self.client.poll(routes.timestamps(session_id), action="wait for capture to complete",
-                         done=lambda body: "capture-complete" in body, deadline=deadline)
+        address = self._began.get(session_id, (None, 0.0))[0]
+        self._began[session_id] = (address, sent)
+        try:
+            self._poll_timestamps(session_id, "complete", lambda body: "capture-complete" in body, deadline,
+                                  "wait for capture to complete")
+        finally:
+            self._began.pop(session_id, None)
 
     # results -----------------------------------------------------------
     def annotate(self, session_id: str, annotation: Annotation) -> None:
