@@ -82,7 +82,6 @@ class Closer:
         self.backend = None
         self.service_url: str | None = None
         self.records: list[SessionRecord] = []
-        self.late_records: list[SessionRecord] = []  # closed without a teardown report (an interrupted run)
         # Attempts whose capture is closed and whose verdict waits for their teardown report:
         # only then is it known whether pytest-rerunfailures runs the test again.
         self.pending: dict[str, Attempt] = {}
@@ -123,11 +122,10 @@ class Closer:
     def records_final(self) -> None:
         """Every session of the run is closed: the reporters complete what they showed at each test's end."""
         junit.amend(self.config, self.records)
+        report_dir = html_report.report_dir(self.config)
         for record in self.records:
-            placeholder = self.placeholders.get(record.get("session_id") or "")
+            placeholder = self.placeholders.get(record.session_id or "")
             if placeholder is not None:
-                htmlpath = getattr(self.config.option, "htmlpath", None)
-                report_dir = Path(htmlpath).resolve().parent if htmlpath else None
                 placeholder["content"] = html_report.artifacts_html(record, report_dir)
         self.hook("records_final", self.problems, config=self.config, records=list(self.records))
 
@@ -154,11 +152,10 @@ class Closer:
         if nodeid in self.pending:
             self.keep(self.deliver(nodeid))
 
-    def keep(self, record: dict | None) -> None:
+    def keep(self, record: SessionRecord | None) -> None:
         """A record that no report carries: it reaches the manifest here (through the main process)."""
         if record is not None:
             self.records.append(record)
-            self.late_records.append(record)
 
     def finish(self, item: pytest.Item, interrupted: bool = False) -> dict | None:
         """Close the test's capture: stop it and download its artifacts; never raises for a service's failure.
@@ -276,15 +273,11 @@ class Closer:
     def _spool_verdict(self, item: pytest.Item, state: CaptureState, record: dict, handle) -> None:
         """The run was interrupted before the verdict went out: it waits in the spool for the next run."""
         try:
-            userflow = record["userflow"]
-            if userflow:
-                common = dict(session_id=state.session_id, userflow=userflow)
-                self.spool.put("status", self.backend.name, self.service_url, description=state.options.userflow_description,
-                               status=record["status"], message=record["status_message"], **common)
-                if record["measurements"]:
-                    self.spool.put("measurements", self.backend.name, self.service_url,
-                                   measurements=record["measurements"], **common)
-                record["spooled"] = record.get("spooled", 0) + 1
+            if record.userflow:
+                for kind, payload in verdict_payloads(state.session_id, record, state.options.userflow_description):
+                    if kind == "status" or record.measurements:
+                        self.spool.put(kind, self.backend.name, self.service_url, **payload)
+                record.spooled += 1
                 record["problems"].append("status and measurements kept in the spool: the run was interrupted")
             if handle is not None and handle._journal is not None:
                 handle._journal.close()
@@ -307,23 +300,8 @@ class Closer:
         finally:
             self.job_done(record, state)
 
-    def _step(self, record: dict, label: str, action, spool=None) -> bool:
-        """One request after the test: its failure becomes a problem of the record (spooled when it may pass later)."""
-        problems = record["problems"]
-        try:
-            action()
-            return True
-        except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
-            if spool is not None and transient(exc):
-                try:
-                    self.spool.put(spool[0], self.backend.name, self.service_url, **spool[1])
-                    problems.append(f"{_describe(label, exc)}; kept in the spool for a later run")
-                    record["spooled"] = record.get("spooled", 0) + 1
-                    return False
-                except OSError as spool_error:
-                    problems.append(f"cannot write the spool: {spool_error}")
-            problems.append(_describe(label, exc))
-            return False
+    def _step(self, record: SessionRecord, label: str, action, spool=None) -> bool:
+        return step(record, label, action, spool, self.spool, self.backend.name, self.service_url)
 
     def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
         """Stop the capture and download its artifacts (with ``only-on-failure``, a failed attempt's too)."""
@@ -408,16 +386,14 @@ class Closer:
                                           f"{self.backend.name} backend has no user flows")
         elif userflow:
             description = state.options.userflow_description
+            status_spool, measurements_spool = verdict_payloads(session_id, record, description)
             self._step(record, "set the user flow status", lambda: self.backend.report_status(
-                session_id, userflow, description, record["status"], record["status_message"]),
-                spool=("status", dict(session_id=session_id, userflow=userflow, description=description,
-                                      status=record["status"], message=record["status_message"])))
-            if record["measurements"]:
-                record["measurements_uploaded"] = self._step(
+                session_id, userflow, description, record.status, record.status_message), spool=status_spool)
+            if record.measurements:
+                record.measurements_uploaded = self._step(
                     record, "upload measurements",
-                    lambda: self.backend.upload_measurements(session_id, userflow, record["measurements"]),
-                    spool=("measurements", dict(session_id=session_id, userflow=userflow,
-                                                measurements=record["measurements"])))
+                    lambda: self.backend.upload_measurements(session_id, userflow, record.measurements),
+                    spool=measurements_spool)
         elif record["measurements"]:
             record["problems"].append(f"{len(record['measurements'])} measurement(s) not uploaded: the test has no "
                                       "user flow (add @pytest.mark.userflow or --devsession-userflow)")
@@ -449,6 +425,32 @@ def _reruns_allowed(item: pytest.Item) -> int | None:
         return get_reruns_count(item)
     except Exception:  # noqa: BLE001 - another version, or another plugin that marks reports "rerun"
         return None
+
+
+def step(record: SessionRecord, label: str, action, spool_as, spool, backend: str, service_url: str | None) -> bool:
+    """One request after the test: its failure becomes a problem of the record; a failure that may
+    pass later (``transient``) with ``spool_as`` (kind, payload) goes to the spool for the next run."""
+    try:
+        action()
+        return True
+    except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+        if spool_as is not None and transient(exc):
+            try:
+                spool.put(spool_as[0], backend, service_url, **spool_as[1])
+                record.problems.append(f"{_describe(label, exc)}; kept in the spool for a later run")
+                record.spooled += 1
+                return False
+            except OSError as spool_error:
+                record.problems.append(f"cannot write the spool: {spool_error}")
+        record.problems.append(_describe(label, exc))
+        return False
+
+
+def verdict_payloads(session_id: str, record: SessionRecord, description: str | None) -> tuple[tuple, tuple]:
+    """What the spool keeps of a verdict: (kind, payload) for the status and for the measurements."""
+    common = dict(session_id=session_id, userflow=record.userflow)
+    return (("status", dict(common, description=description, status=record.status, message=record.status_message)),
+            ("measurements", dict(common, measurements=record.measurements)))
 
 
 def _describe(label: str, exc: Exception) -> str:

@@ -279,8 +279,7 @@ class Controller:
         if lines:
             report.sections.append(("Captured stdout devsession", lines))
         if self.config.pluginmanager.has_plugin("html"):
-            htmlpath = getattr(self.config.option, "htmlpath", None)
-            report_dir = Path(htmlpath).resolve().parent if htmlpath else None
+            report_dir = html_report.report_dir(self.config)
             extras = html_report.extras(record)
             for extra in extras:  # closed already, by this process: the artifacts are on disk
                 if html_report.is_placeholder(extra, record):
@@ -335,10 +334,7 @@ class Controller:
                 if state is not None and state.session_id == session_id and not state.finished:
                     # The test never reached its teardown (Ctrl-C, SIGTERM): close it as far as is quick.
                     try:
-                        record = self.closer.finish(item, interrupted=True)
-                        if record is not None:
-                            self.closer.records.append(record)
-                            self.closer.late_records.append(record)
+                        self.closer.keep(self.closer.finish(item, interrupted=True))
                     except Exception as exc:  # noqa: BLE001
                         self.run_problems.append(f"could not close the capture of {item.nodeid}: {exc}")
                 if session_id not in self.open:

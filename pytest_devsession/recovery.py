@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 from . import contents, outcome
-from .backends.base import Annotation, Artifacts, BackendError, HeldPerSession, Links, Naming, UserFlows
+from .backends.base import Annotation, Artifacts, HeldPerSession, Links, Naming, UserFlows
+from .closing import step as closing_step
+from .closing import verdict_payloads
 from .leases import forget, of_run
 from .record import SessionRecord
-from .spool import transient
 
 
 def dead_worker_sessions(leases: Path, run: str, worker: str) -> list[tuple[Path, str, dict]]:
@@ -58,19 +59,7 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
     problems = record["problems"]
 
     def step(label, action, spool_as=None) -> bool:
-        try:
-            action()
-            return True
-        except Exception as exc:  # noqa: BLE001 - reported in the record
-            if spool_as is not None and transient(exc):
-                try:
-                    spool.put(spool_as[0], backend.name, service_url, **spool_as[1])
-                    problems.append(f"{label}: {exc}; kept in the spool for a later run")
-                    return False
-                except OSError as spool_error:
-                    problems.append(f"cannot write the spool: {spool_error}")
-            problems.append(str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}")
-            return False
+        return closing_step(record, label, action, spool_as, spool, backend.name, service_url)
 
     outlives = info.get("outlives", True)
     if outlives:
@@ -94,14 +83,13 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
     if info.get("verdict_sent"):
         record["measurements_uploaded"] = bool(userflow and measurements)  # by the worker, before it died
     elif userflow and isinstance(backend, UserFlows):
-        status, text = record["status"], record["status_message"]
-        step("set the user flow status", lambda: backend.report_status(session_id, userflow, None, status, text),
-             spool_as=("status", dict(session_id=session_id, userflow=userflow, description=None,
-                                      status=status, message=text)))
+        status_spool, measurements_spool = verdict_payloads(session_id, record, None)
+        step("set the user flow status", lambda: backend.report_status(
+            session_id, userflow, None, record.status, record.status_message), spool_as=status_spool)
         if measurements:
-            record["measurements_uploaded"] = step(
+            record.measurements_uploaded = step(
                 "upload measurements", lambda: backend.upload_measurements(session_id, userflow, measurements),
-                spool_as=("measurements", dict(session_id=session_id, userflow=userflow, measurements=measurements)))
+                spool_as=measurements_spool)
     elif measurements and not isinstance(backend, UserFlows):
         problems.append(f"{len(measurements)} measurement(s) not uploaded: the {backend.name} backend has no user flows")
     if journal is not None:

@@ -38,6 +38,12 @@ def extras(record: dict) -> list[dict]:
     return items
 
 
+def report_dir(config) -> Path | None:
+    """The folder of the pytest-html report (``--html``): artifact links are relative to it."""
+    htmlpath = getattr(config.option, "htmlpath", None)
+    return Path(htmlpath).resolve().parent if htmlpath else None
+
+
 def is_placeholder(extra, record: dict) -> bool:
     return isinstance(extra, dict) and extra.get("name") == f"{PLACEHOLDER} {record.get('session_id')}"
 
