@@ -46,7 +46,6 @@ from .folders import Folders
 from .handle import DevSession, handle_key
 from .journal import Journal, spool_orphans
 from .leases import Ledger, process_info, release_stale
-from .reporting import html as html_report
 from .reporting import junit, manifest, summary
 from .signals import deferred_signals, sigterm, timeout_paused
 from .spool import Spool
@@ -269,22 +268,7 @@ class Controller:
         record = self.crashed.get(crashitem)
         if record is None:
             return
-        report.user_properties = list(report.user_properties) + junit.properties(record)
-        if isinstance(report.longrepr, str):  # JUnit writes a crash's text, not its properties
-            evidence = [f"capture session {record['session_id']}: {record.get('url') or 'no link'}"]
-            evidence += [f"{name}: {path}" for name, path in record["artifacts"].items()]
-            evidence += [f"problem: {problem}" for problem in record["problems"]]
-            report.longrepr += "\n\npytest-devsession, the crashed test's capture:\n  " + "\n  ".join(evidence)
-        lines = junit.attachment_lines(record)
-        if lines:
-            report.sections.append(("Captured stdout devsession", lines))
-        if self.config.pluginmanager.has_plugin("html"):
-            report_dir = html_report.report_dir(self.config)
-            extras = html_report.extras(record)
-            for extra in extras:  # closed already, by this process: the artifacts are on disk
-                if html_report.is_placeholder(extra, record):
-                    extra["content"] = html_report.artifacts_html(record, report_dir)
-            report.extras = list(getattr(report, "extras", [])) + extras
+        recovery.link_evidence(report, record, self.config)
 
     def pytest_unconfigure(self) -> None:
         try:

@@ -126,3 +126,26 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
     except Exception:  # noqa: BLE001
         pass
     return record
+
+
+def link_evidence(report, record: SessionRecord, config) -> None:
+    """xdist's failure report of the test whose worker died: the capture closed above, linked as
+    the reports link any test's (JUnit writes a crash's text, not its properties)."""
+    from .reporting import html as html_report
+    from .reporting import junit
+
+    report.user_properties = list(report.user_properties) + junit.properties(record)
+    if isinstance(report.longrepr, str):
+        evidence = [f"capture session {record.session_id}: {record.url or 'no link'}"]
+        evidence += [f"{name}: {path}" for name, path in record.artifacts.items()]
+        evidence += [f"problem: {problem}" for problem in record.problems]
+        report.longrepr += "\n\npytest-devsession, the crashed test's capture:\n  " + "\n  ".join(evidence)
+    lines = junit.attachment_lines(record)
+    if lines:
+        report.sections.append(("Captured stdout devsession", lines))
+    if config.pluginmanager.has_plugin("html"):
+        extras = html_report.extras(record)
+        for extra in extras:  # closed already, by this process: the artifacts are on disk
+            if html_report.is_placeholder(extra, record):
+                extra["content"] = html_report.artifacts_html(record, html_report.report_dir(config))
+        report.extras = list(getattr(report, "extras", [])) + extras
