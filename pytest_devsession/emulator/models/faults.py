@@ -1,0 +1,43 @@
+"""Faults: misbehaviours a test injects into the emulator, matched by method and path."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FAULT_KINDS = ("status", "drop", "slow", "retry_after")
+
+
+@dataclass
+class Fault:
+    """A misbehaviour injected into the emulator.
+
+    ``method``: HTTP method to match (None or "*" for any). ``path``: regex searched
+    in the path after ``/v0`` (no query). ``kind``: "status" (answer ``status`` with a
+    JSON error or ``body``), "drop" (close the connection without an answer), "slow"
+    (sleep ``delay`` seconds, then answer normally), "retry_after" (429 with a
+    ``Retry-After: retry_after`` header). ``times``: how many matching requests it
+    hits (None: all of them).
+    """
+
+    method: str | None = "GET"
+    path: str = ".*"
+    kind: str = "status"
+    status: int = 503
+    times: int | None = 1
+    delay: float = 0.0
+    retry_after: float = 1
+    body: object = None
+    hits: int = 0
+
+    def __post_init__(self):
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"Fault kind must be one of {FAULT_KINDS}, not {self.kind!r}")
+        self._regex = re.compile(self.path)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if self.method not in (None, "*") and self.method.upper() != method.upper():
+            return False
+        return self._regex.search(path) is not None
