@@ -73,9 +73,9 @@ def test_no_server_and_starting_disabled_runs_no_adb(tmp_path: Path) -> None:
 
 
 def test_no_server_on_a_remote_host_is_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_devsession.drivers.android as android
+    import pytest_devsession.drivers.adb as adb
 
-    monkeypatch.setattr(android, "_server_answers", lambda *a, **k: False)  # no network needed
+    monkeypatch.setattr(adb, "_server_answers", lambda *a, **k: False)  # no network needed
     cap = AndroidCapture(SERIAL, "192.0.2.1", 5037, tmp_path, timeout=1)
     with pytest.raises(AndroidError, match="only started for a loopback address"):
         cap.connect()
