@@ -37,7 +37,6 @@ class Background:
         self._pending = 0  # jobs submitted and not ended (queued or running)
         self._running = 0
         self._workers: list[threading.Thread] = []
-        self.downloaded = 0  # bytes, for the progress line
 
     def submit(self, run: Callable[[], None], cancel: Callable[[], None] = lambda: None) -> None:
         """Run ``run`` on the pool (at once, here, without one); it reports its own failures.
@@ -94,7 +93,12 @@ class Background:
         with self._lock:
             return self._pending
 
-    def drain(self, progress: Callable[[int, int], None], every: float = 2.0) -> None:
+    def waiting(self) -> int:
+        """Jobs submitted and not started yet."""
+        with self._lock:
+            return max(self._pending - self._running, 0)
+
+    def drain(self, progress: Callable[[], None], every: float = 2.0) -> None:
         """Wait for every job, running what they hand back, with a progress line every ``every``
         seconds. Raises KeyboardInterrupt on Ctrl-C (``interrupt`` then deals with what is left)."""
         said = time.monotonic()
@@ -105,7 +109,7 @@ class Background:
                     break
                 self._idle.wait(timeout=0.2)
             if time.monotonic() - said >= every:
-                progress(self.outstanding(), self.downloaded)
+                progress()
                 said = time.monotonic()
         self.run_soon()
 

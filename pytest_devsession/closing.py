@@ -1,67 +1,38 @@
 """Closing a test's capture session: the steps after the test, and the record they fill.
 
 In the teardown (the device is still the test's): stop the capture and wait until it is complete.
-Then, on the background pool (``background.py``), off the test's critical path: the downloads,
-and, once the attempt's teardown report says whether pytest-rerunfailures runs the test again,
-the verdict (name, tags, user flow status, measurements). The record is a plain dict (it crosses
-xdist on the report and becomes a manifest entry); the reporters complete what they showed at the
-test's end when every session of the run is closed (``records_final``).
+Then, on the background pool (``background.py``), off the test's critical path: the downloads
+(``downloads.py``), and, once the attempt's teardown report says whether pytest-rerunfailures runs
+the test again, the verdict (``verdict.py``: name, tags, user flow status, measurements). The
+record (``record.py``) crosses xdist on the report as plain data; the reporters complete what they
+showed at the test's end when every session of the run is closed (``reporting/live.py``).
 """
 from __future__ import annotations
 
 import threading
 import time
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from . import contents, markers, outcome
-from .backends.base import (
-    Annotation,
-    Artifacts,
-    BackendError,
-    Device,
-    HeldPerSession,
-    Naming,
-    UserFlows,
-)
+from . import outcome, verdict
+from .backends.base import Artifacts, HeldPerSession
+from .downloads import download_all
 from .handle import DevSession, handle_key
+from .http.client import TRANSFERS
 from .record import SessionRecord
-from .reporting import html as html_report
-from .reporting import junit
-from .spool import transient
-
-
-class DevSessionWarning(UserWarning):
-    """Something went wrong after a test ran; the test's outcome is unchanged."""
-
-
-@dataclass
-class CaptureState:
-    session_id: str
-    device: Device
-    folder: Path
-    options: markers.MarkerOptions
-    closed: bool = False  # capture stopped and artifacts downloaded (or given up)
-    finished: bool = False  # status and measurements delivered or spooled
+from .reporting.live import LiveReports
+from .state import CaptureState, earlier_key, reports_key, state_key, warn
 
 
 @dataclass
 class Attempt:
     """One attempt of a test whose capture is closed and whose verdict waits for its teardown report."""
     item: pytest.Item
-    record: dict
+    record: SessionRecord
     reports: list
     state: CaptureState | None
     handle: DevSession | None
-
-
-options_key = pytest.StashKey[markers.MarkerOptions]()
-state_key = pytest.StashKey[CaptureState]()
-reports_key = pytest.StashKey[list]()  # the reports of the test's current attempt
-earlier_key = pytest.StashKey[list]()  # earlier attempts that pytest-rerunfailures reran
 
 
 class Closer:
@@ -70,7 +41,7 @@ class Closer:
     def __init__(self, config: pytest.Config, settings, background, spool, problems: list[str],
                  open_sessions: dict, ledger, hook) -> None:
         """``problems``, ``open_sessions`` (session id -> test), ``ledger`` (a call that writes the
-        lease ledger) and ``hook`` (a call of one of our hooks) are the run's, shared with the controller."""
+        lease ledger) and ``hook`` (a call of one of our hooks) are the run's."""
         self.config = config
         self.settings = settings
         self.background = background
@@ -82,53 +53,60 @@ class Closer:
         self.backend = None
         self.service_url: str | None = None
         self.records: list[SessionRecord] = []
+        self.reports = LiveReports(config)
         # Attempts whose capture is closed and whose verdict waits for their teardown report:
         # only then is it known whether pytest-rerunfailures runs the test again.
         self.pending: dict[str, Attempt] = {}
         self.closing: dict[int, list] = {}  # id(record) -> [jobs still running, item, record]
         self._closing_lock = threading.Lock()
         self.live: dict[tuple, SessionRecord] = {}  # records on reports not yet logged, by key
-        self.placeholders: dict[str, dict] = {}  # session id -> its pytest-html extra, filled when closed
         self.interrupted_closing: int | None = None  # sessions still closing when Ctrl-C ended the drain
 
+    # the end of the run ------------------------------------------------------------
     def drain(self, interrupted: bool = False) -> None:
         """Wait for the sessions still closing in the background, saying what is left."""
         if not self.background.outstanding() and not interrupted:
             self.background.run_soon()
             return
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-
-        def progress(sessions: int, downloaded: int) -> None:
-            if terminal is not None:
-                terminal.write_line(f"pytest-devsession: {sessions} session(s) still closing "
-                                    f"({downloaded / 1e6:.1f} MB downloaded so far)")
+        say = terminal.write_line if terminal is not None else (lambda text: None)
         try:
             if interrupted:
                 raise KeyboardInterrupt
-            self.background.drain(progress)
+            self.background.drain(lambda: say(self.progress()))
         except KeyboardInterrupt:
             # Not started: verdicts go to the spool, downloads become problems; under way: waited for.
             self.interrupted_closing = len(self.closing)
-            say = terminal.write_line if terminal is not None else (lambda text: None)
             if self.background.interrupt(say):
+                # A second Ctrl-C left the downloads under way: their sessions end here, stopped and
+                # out of the ledger (nothing for a later run to release), with no half file.
                 for item, record in [(entry[1], entry[2]) for entry in list(self.closing.values())]:
-                    record["problems"].append("artifacts not downloaded: the run was interrupted")
+                    record.problems.append("artifacts not downloaded: the run was interrupted")
                     state = item.stash.get(state_key, None)
                     for partial in state.folder.glob("*.part") if state is not None else ():
                         partial.unlink(missing_ok=True)
+                    if state is not None:
+                        self._ended(record, state)
         finally:
             self.background.shutdown()
 
+    def progress(self) -> str:
+        """What is left to close: sessions, the bytes left of the downloads under way, steps not started."""
+        downloads, left, unsized = TRANSFERS.left()
+        parts = [f"{downloads} download(s) under way, {left / 1e6:.1f} MB left"
+                 + (f" (+{unsized} of unknown size)" if unsized else "")] if downloads else []
+        waiting = self.background.waiting()
+        if waiting:
+            parts.append(f"{waiting} step(s) not started")
+        return f"pytest-devsession: {len(self.closing)} session(s) still closing" + \
+            (f": {'; '.join(parts)}" if parts else "")
+
     def records_final(self) -> None:
         """Every session of the run is closed: the reporters complete what they showed at each test's end."""
-        junit.amend(self.config, self.records)
-        report_dir = html_report.report_dir(self.config)
-        for record in self.records:
-            placeholder = self.placeholders.get(record.session_id or "")
-            if placeholder is not None:
-                placeholder["content"] = html_report.artifacts_html(record, report_dir)
+        self.reports.complete(self.records)
         self.hook("records_final", self.problems, config=self.config, records=list(self.records))
 
+    # reports -----------------------------------------------------------------------
     def logged(self, report) -> None:
         """A report was logged (before xdist sends it on and junitxml reads it): the verdict of an
         attempt whose teardown report this is, and the record it carries."""
@@ -141,9 +119,7 @@ class Closer:
             record = SessionRecord.of(data)
             record = self.live.pop(record.key, record)
             self.records.append(record)
-            for extra in getattr(report, "extras", None) or ():
-                if html_report.is_placeholder(extra, record):
-                    self.placeholders[record["session_id"]] = extra
+            self.reports.logged(report, record)
 
     def attempt_ended(self, nodeid: str) -> None:
         self.background.run_soon()
@@ -157,11 +133,12 @@ class Closer:
         if record is not None:
             self.records.append(record)
 
-    def finish(self, item: pytest.Item, interrupted: bool = False) -> dict | None:
+    # a test's capture --------------------------------------------------------------
+    def finish(self, item: pytest.Item, interrupted: bool = False) -> SessionRecord | None:
         """Close the test's capture: stop it and download its artifacts; never raises for a service's failure.
 
         The verdict (name, status, measurements) follows with the attempt's teardown
-        report (``_deliver``): only then is it known whether pytest-rerunfailures runs
+        report (``deliver``): only then is it known whether pytest-rerunfailures runs
         the test again. ``interrupted``: the run is ending before the test's teardown
         report; the verdict follows at once, and artifacts are not downloaded, so that
         Ctrl-C stays quick.
@@ -180,13 +157,14 @@ class Closer:
             status, message = outcome.EXCLUDED, "interrupted before the test finished"
         else:
             status, message = outcome.decide(reports)
+        capture = state.capture if state is not None else None
         record = SessionRecord(
-            item.nodeid, backend=self.backend.name if state else None,
-            session_id=state.session_id if state else None,
-            device_address=state.device.address if state else None,
+            item.nodeid, backend=self.backend.name if capture else None,
+            session_id=capture.session_id if capture else None,
+            device_address=capture.address if capture else None,
+            url=capture.url if capture else None,
             userflow=handle.userflow if handle else None,
-            status=status, status_message=message, url=handle.url if handle else None,
-            measurements=measurements,
+            status=status, status_message=message, measurements=measurements,
             # pytest-rerunfailures counts attempts on the item, from 1.
             attempt=getattr(item, "execution_count", None) or 1,
         )
@@ -205,7 +183,7 @@ class Closer:
             self.deliver(item.nodeid)
         return record
 
-    def job_done(self, record: dict, state: CaptureState) -> None:
+    def job_done(self, record: SessionRecord, state: CaptureState) -> None:
         """One closing job of a session ended (on any thread); after the last, report it on pytest's thread."""
         with self._closing_lock:
             entry = self.closing.get(id(record))
@@ -214,6 +192,12 @@ class Closer:
             entry[0] -= 1
             if entry[0] > 0:
                 return
+        self._ended(record, state)
+        self.background.call_soon(lambda: self.closed(entry[1], record))
+
+    def _ended(self, record: SessionRecord, state: CaptureState) -> None:
+        """The session is closed, or left by a second Ctrl-C: out of the ledger, its hold freed."""
+        with self._closing_lock:
             self.closing.pop(id(record), None)
         if state.session_id not in self.open:
             self.ledger("close_session", state.session_id)
@@ -221,18 +205,17 @@ class Closer:
             if isinstance(self.backend, HeldPerSession):
                 self.backend.discard(state.session_id)
         except Exception as exc:  # noqa: BLE001
-            record["problems"].append(f"cannot free what the session held: {exc}")
-        self.background.call_soon(lambda: self.closed(entry[1], record))
+            record.problems.append(f"cannot free what the session held: {exc}")
 
-    def closed(self, item: pytest.Item, record: dict) -> None:
+    def closed(self, item: pytest.Item, record: SessionRecord) -> None:
         """A session is closed (pytest's thread): its artifacts are on disk, its verdict delivered or spooled."""
-        if record["artifacts"]:
-            self.hook("artifacts_collected", record["problems"], item=item, record=record,
-                       artifacts=dict(record["artifacts"]))
-        for problem in record["problems"]:
-            _warn(f"pytest-devsession: {item.nodeid}: {problem}")
+        if record.artifacts:
+            self.hook("artifacts_collected", record.problems, item=item, record=record,
+                      artifacts=dict(record.artifacts))
+        for problem in record.problems:
+            warn(f"pytest-devsession: {item.nodeid}: {problem}")
 
-    def deliver(self, nodeid: str, report=None) -> dict:
+    def deliver(self, nodeid: str, report=None) -> SessionRecord:
         """Give a closed attempt its verdict and, with its teardown report, put the record on that report.
 
         An attempt that pytest-rerunfailures reran joins its user flow as Excluded,
@@ -243,73 +226,70 @@ class Closer:
         try:
             if any(r.outcome == "rerun" for r in attempt.reports):
                 reruns = _reruns_allowed(item)
-                record["status"], record["final"] = outcome.EXCLUDED, False
-                record["status_message"] = (f"rerun {record['attempt']}{f' of {reruns}' if reruns else ''}: "
-                                            f"{record['status_message'] or record['status']}")
-                if record["session_id"]:
+                record.status, record.final = outcome.EXCLUDED, False
+                record.status_message = (f"rerun {record.attempt}{f' of {reruns}' if reruns else ''}: "
+                                         f"{record.status_message or record.status}")
+                if record.session_id:
                     item.stash.setdefault(earlier_key, []).append({
-                        name: record[name] for name in ("attempt", "session_id", "url", "status_message", "artifacts")})
+                        name: getattr(record, name)
+                        for name in ("attempt", "session_id", "url", "status_message", "artifacts")})
             else:
-                record["earlier_attempts"] = list(item.stash.get(earlier_key, []))
+                record.earlier_attempts = list(item.stash.get(earlier_key, []))
             if state is not None:
                 # Known from here: a worker that dies before the verdict is sent leaves it to the main process.
-                self.ledger("mark_session", state.session_id, status=record["status"],
-                             status_message=record["status_message"], attempt=record["attempt"], final=record["final"])
+                self.ledger("mark_session", state.session_id, status=record.status,
+                            status_message=record.status_message, attempt=record.attempt, final=record.final)
                 self.background.submit(lambda: self._verdict_job(item, state, record, handle),
-                                       cancel=lambda: self._spool_verdict(item, state, record, handle))
-            elif record["measurements"]:
-                record["problems"].append("measurements not uploaded: the test ran without a capture session")
-            self.hook("session_finished", record["problems"], item=item, record=record)
+                                       cancel=lambda: self._spool_verdict(state, record, handle))
+            elif record.measurements:
+                record.problems.append("measurements not uploaded: the test ran without a capture session")
+            self.hook("session_finished", record.problems, item=item, record=record)
             if state is None:
-                for problem in record["problems"]:
-                    _warn(f"pytest-devsession: {item.nodeid}: {problem}")
+                for problem in record.problems:
+                    warn(f"pytest-devsession: {item.nodeid}: {problem}")
             if report is not None:
-                self.attach(item, report, record)
+                self.reports.attach(item, report, record)
+                self.live[record.key] = record  # the record itself, which the background pool still fills
         # As after the test: a failure of ours never changes the outcome or aborts the run.
         except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001
-            _warn(f"pytest-devsession: {item.nodeid}: internal error after the test: {type(exc).__name__}: {exc}")
+            warn(f"pytest-devsession: {item.nodeid}: internal error after the test: {type(exc).__name__}: {exc}")
         return record
 
-    def _spool_verdict(self, item: pytest.Item, state: CaptureState, record: dict, handle) -> None:
+    # the jobs on the background pool -----------------------------------------------
+    def _spool_verdict(self, state: CaptureState, record: SessionRecord, handle) -> None:
         """The run was interrupted before the verdict went out: it waits in the spool for the next run."""
         try:
-            if record.userflow:
-                for kind, payload in verdict_payloads(state.session_id, record, state.options.userflow_description):
-                    if kind == "status" or record.measurements:
-                        self.spool.put(kind, self.backend.name, self.service_url, **payload)
-                record.spooled += 1
-                record["problems"].append("status and measurements kept in the spool: the run was interrupted")
-            if handle is not None and handle._journal is not None:
-                handle._journal.close()
-                handle._journal = None
+            verdict.spool(self.backend.name, self.service_url, self.spool, record, state.options.userflow_description)
+            _close_journal(handle)
         except OSError as exc:
-            record["problems"].append(f"cannot write the spool: {exc}; the journal keeps the measurements")
+            record.problems.append(f"cannot write the spool: {exc}; the journal keeps the measurements")
         finally:
             self.job_done(record, state)
 
-    def _verdict_job(self, item: pytest.Item, state: CaptureState, record: dict, handle) -> None:
+    def _verdict_job(self, item: pytest.Item, state: CaptureState, record: SessionRecord, handle) -> None:
         try:
-            self._give_verdict(item, state, record)
+            doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
+            verdict.give(self.backend, self.spool, self.service_url, record, doc=doc,
+                         description=state.options.userflow_description, build_id=self.settings.build_id)
             self.ledger("mark_session", state.session_id, verdict_sent=True)  # delivered or spooled
             state.finished = True
-            if handle is not None and handle._journal is not None:
-                handle._journal.close()  # delivered or spooled by now
-                handle._journal = None
+            _close_journal(handle)  # delivered or spooled by now
         except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
-            record["problems"].append(f"internal error after the test: {type(exc).__name__}: {exc}")
+            record.problems.append(f"internal error after the test: {type(exc).__name__}: {exc}")
         finally:
             self.job_done(record, state)
 
-    def _step(self, record: SessionRecord, label: str, action, spool=None) -> bool:
-        return step(record, label, action, spool, self.spool, self.backend.name, self.service_url)
+    def _request(self, record: SessionRecord):
+        return lambda label, action: verdict.step(record, label, action, None, self.spool, self.backend.name,
+                                                  self.service_url)
 
-    def _close_capture(self, item: pytest.Item, state: CaptureState, record: dict, download: bool = True) -> None:
+    def _close_capture(self, item: pytest.Item, state: CaptureState, record: SessionRecord,
+                       download: bool = True) -> None:
         """Stop the capture and download its artifacts (with ``only-on-failure``, a failed attempt's too)."""
-        problems = record["problems"]
         session_id = state.session_id
         stop_deadline = self.settings.ready_timeout if download else min(self.settings.ready_timeout, 60)
-        stopped = self._step(record, "stop capture",
-                             lambda: self.backend.stop_capture(session_id, time.monotonic() + stop_deadline))
+        stopped = self._request(record)(
+            "stop capture", lambda: self.backend.stop_capture(session_id, time.monotonic() + stop_deadline))
         if stopped:
             self.open.pop(session_id, None)
             # Stopped, not yet closed: a worker that dies now still leaves its verdict and
@@ -317,104 +297,37 @@ class Closer:
             self.ledger("mark_session", session_id, stopped=True)
         mode = self.settings.download
         exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
-        if mode == "off" or (mode == "only-on-failure" and record["status"] != outcome.FAILED) or not exts \
+        if mode == "off" or (mode == "only-on-failure" and record.status != outcome.FAILED) or not exts \
                 or not isinstance(self.backend, Artifacts):
             self.job_done(record, state)
             return
-        if not download:
-            problems.append("artifacts not downloaded: the run was interrupted")
+        if not download or not stopped:
+            record.problems.append("artifacts not downloaded: " + ("the run was interrupted" if not download
+                                                                  else "the capture did not complete"))
             self.job_done(record, state)
             return
-        if not stopped:
-            problems.append("artifacts not downloaded: the capture did not complete")
-            self.job_done(record, state)
-            return
-        self.background.submit(lambda: self._download_job(item, state, record, exts),
+        handle = item.stash.get(handle_key, None)
+        sent = bool(handle and handle.sent_traffic)
+        self.background.submit(lambda: self._download_job(state, record, exts, sent),
                                cancel=lambda: self._cancelled_download(record, state))
 
-    def _cancelled_download(self, record: dict, state: CaptureState) -> None:
-        record["problems"].append("artifacts not downloaded: the run was interrupted")
+    def _cancelled_download(self, record: SessionRecord, state: CaptureState) -> None:
+        record.problems.append("artifacts not downloaded: the run was interrupted")
         self.job_done(record, state)
 
-    def _download_job(self, item: pytest.Item, state: CaptureState, record: dict, exts) -> None:
+    def _download_job(self, state: CaptureState, record: SessionRecord, exts, sent_traffic: bool) -> None:
         try:
-            self._download(item, state, record, exts)
+            download_all(self.backend, record, state.folder, exts, self._request(record), sent_traffic)
         except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
-            record["problems"].append(f"internal error while downloading: {type(exc).__name__}: {exc}")
+            record.problems.append(f"internal error while downloading: {type(exc).__name__}: {exc}")
         finally:
             self.job_done(record, state)
 
-    def _download(self, item: pytest.Item, state: CaptureState, record: dict, exts) -> None:
-        problems = record["problems"]
-        handle = item.stash.get(handle_key, None)
-        session_id = state.session_id
-        try:
-            state.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            problems.append(f"cannot create {state.folder}: {exc}")
-            return
-        for ext in exts:
-            dest = state.folder / f"session.{ext}"
 
-            def fetch(ext=ext, dest=dest):
-                size = self.backend.download(session_id, ext, dest)
-                if size is not None:  # None: this session has no such artifact
-                    self.background.downloaded += size
-                    record["artifact_bytes"] += size
-                    record["artifacts"][ext] = str(dest.resolve())
-                    record["artifact_details"][ext] = details = contents.describe(ext, dest)
-                    empty = contents.emptiness(ext, details, sent_traffic=bool(handle and handle.sent_traffic))
-                    if empty:
-                        problems.append(f"session.{ext} {empty}")
-
-            self._step(record, f"download {ext}", fetch)
-
-    def _give_verdict(self, item: pytest.Item, state: CaptureState, record: dict) -> None:
-        """Name and tag the session, set its user flow status, upload its measurements."""
-        session_id = state.session_id
-        tags = {"outcome": (record["status"] or "unknown").lower() if record["final"] else "rerun"}
-        if self.settings.build_id:
-            tags["build"] = self.settings.build_id
-        doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
-        if isinstance(self.backend, Naming):
-            self._step(record, "name the session",
-                       lambda: self.backend.annotate(session_id, Annotation(item.nodeid, doc, tags)))
-        userflow = record["userflow"]
-        if userflow and not isinstance(self.backend, UserFlows):
-            if record["measurements"]:
-                record["problems"].append(f"{len(record['measurements'])} measurement(s) not uploaded: the "
-                                          f"{self.backend.name} backend has no user flows")
-        elif userflow:
-            description = state.options.userflow_description
-            status_spool, measurements_spool = verdict_payloads(session_id, record, description)
-            self._step(record, "set the user flow status", lambda: self.backend.report_status(
-                session_id, userflow, description, record.status, record.status_message), spool=status_spool)
-            if record.measurements:
-                record.measurements_uploaded = self._step(
-                    record, "upload measurements",
-                    lambda: self.backend.upload_measurements(session_id, userflow, record.measurements),
-                    spool=measurements_spool)
-        elif record["measurements"]:
-            record["problems"].append(f"{len(record['measurements'])} measurement(s) not uploaded: the test has no "
-                                      "user flow (add @pytest.mark.userflow or --devsession-userflow)")
-
-    def attach(self, item: pytest.Item, report, record: dict) -> None:
-        """What the reports show at the test's end; the artifacts, downloaded in the background,
-        join them when the run has closed every session (``_records_final``)."""
-        report.devsession = record.to_dict()  # plain data: it reaches the main process and the manifest
-        self.live[record.key] = record  # the record itself, which the background pool still fills
-        if not record["final"]:
-            return  # the final attempt's testcase and row link this session
-        props = junit.properties(record, artifacts=False)
-        item.user_properties.extend(props)
-        report.user_properties.extend(props)
-        if self.config.pluginmanager.has_plugin("html"):
-            report.extras = list(getattr(report, "extras", [])) + html_report.extras(record)
-
-
-
-def record_key(record) -> tuple:
-    return SessionRecord.of(record).key
+def _close_journal(handle) -> None:
+    if handle is not None and handle._journal is not None:
+        handle._journal.close()
+        handle._journal = None
 
 
 def _reruns_allowed(item: pytest.Item) -> int | None:
@@ -425,43 +338,3 @@ def _reruns_allowed(item: pytest.Item) -> int | None:
         return get_reruns_count(item)
     except Exception:  # noqa: BLE001 - another version, or another plugin that marks reports "rerun"
         return None
-
-
-def step(record: SessionRecord, label: str, action, spool_as, spool, backend: str, service_url: str | None) -> bool:
-    """One request after the test: its failure becomes a problem of the record; a failure that may
-    pass later (``transient``) with ``spool_as`` (kind, payload) goes to the spool for the next run."""
-    try:
-        action()
-        return True
-    except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
-        if spool_as is not None and transient(exc):
-            try:
-                spool.put(spool_as[0], backend, service_url, **spool_as[1])
-                record.problems.append(f"{_describe(label, exc)}; kept in the spool for a later run")
-                record.spooled += 1
-                return False
-            except OSError as spool_error:
-                record.problems.append(f"cannot write the spool: {spool_error}")
-        record.problems.append(_describe(label, exc))
-        return False
-
-
-def verdict_payloads(session_id: str, record: SessionRecord, description: str | None) -> tuple[tuple, tuple]:
-    """What the spool keeps of a verdict: (kind, payload) for the status and for the measurements."""
-    common = dict(session_id=session_id, userflow=record.userflow)
-    return (("status", dict(common, description=description, status=record.status, message=record.status_message)),
-            ("measurements", dict(common, measurements=record.measurements)))
-
-
-def _describe(label: str, exc: Exception) -> str:
-    # A service error already says which request failed.
-    return str(exc) if isinstance(exc, BackendError) and exc.action else f"{label}: {exc}"
-
-
-def _warn(message: str) -> None:
-    """Warn, but never raise: under ``-W error`` a warning of ours would become a crash in a
-    reporting hook. The problem is in the summary and the manifest either way."""
-    try:
-        warnings.warn(DevSessionWarning(message), stacklevel=3)
-    except Warning:
-        pass

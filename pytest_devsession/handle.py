@@ -22,9 +22,7 @@ class DevSession:
     """
 
     nodeid: str
-    session_id: str | None = None
-    device_address: str | None = None
-    url: str | None = None
+    capture: object = field(default=None, repr=False)  # the capture's identity (state.Capture), once open
     artifacts_dir: Path | None = None
     userflow: str | None = None
     measurements: list[dict] = field(default_factory=list)
@@ -35,6 +33,19 @@ class DevSession:
     # The test routed something through the capture (it read the proxy: devsession_chrome does).
     # A HAR of this test with no entries is then a problem, not an empty test.
     sent_traffic: bool = field(default=False, repr=False)
+
+    @property
+    def session_id(self) -> str | None:
+        return self.capture.session_id if self.capture is not None else None
+
+    @property
+    def device_address(self) -> str | None:
+        return self.capture.address if self.capture is not None else None
+
+    @property
+    def url(self) -> str | None:
+        """The session's page at the service (None for a service without pages)."""
+        return self.capture.url if self.capture is not None else None
 
     @property
     def active(self) -> bool:

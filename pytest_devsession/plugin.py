@@ -155,7 +155,7 @@ def devsession_appium_url(request: pytest.FixtureRequest):
     controller = request.config.pluginmanager.get_plugin(CONTROLLER_NAME)
     from .backends.base import AppiumProvider
 
-    backend = getattr(controller, "backend", None)
+    backend = getattr(getattr(controller, "run", None), "backend", None)
     if isinstance(backend, AppiumProvider):
         try:
             url = backend.appium_url()  # the backend stops the server it starts, and cuts its log

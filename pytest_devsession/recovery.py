@@ -13,10 +13,9 @@ import json
 import time
 from pathlib import Path
 
-from . import contents, outcome
-from .backends.base import Annotation, Artifacts, HeldPerSession, Links, Naming, UserFlows
-from .closing import step as closing_step
-from .closing import verdict_payloads
+from . import outcome, verdict
+from .backends.base import Artifacts, HeldPerSession, Links
+from .downloads import download_all
 from .leases import forget, of_run
 from .record import SessionRecord
 
@@ -56,15 +55,16 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
         # A test that ended before the worker died has its own verdict; the one it died in failed.
         status=info.get("status") or outcome.FAILED, status_message=info.get("status_message") or message,
         measurements=measurements, attempt=info.get("attempt", 1), final=info.get("final", True))
-    problems = record["problems"]
+    problems = record.problems
 
     def step(label, action, spool_as=None) -> bool:
-        return closing_step(record, label, action, spool_as, spool, backend.name, service_url)
+        return verdict.step(record, label, action, spool_as, spool, backend.name, service_url)
 
     outlives = info.get("outlives", True)
+    stopped = False
     if outlives:
         try:
-            record["url"] = backend.session_url(session_id) if isinstance(backend, Links) else None
+            record.url = backend.session_url(session_id) if isinstance(backend, Links) else None
         except Exception:  # noqa: BLE001
             pass
         # A capture the worker stopped already (it died while the session was closing in the background).
@@ -72,26 +72,12 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
             "stop capture", lambda: backend.stop_capture(session_id, time.monotonic() + settings.ready_timeout))
         if stopped:
             forget(ledger, sessions=[session_id])
-        if not info.get("verdict_sent") and isinstance(backend, Naming):
-            tags = {"outcome": (record["status"] or "failed").lower() if record["final"] else "rerun"}
-            if settings.build_id:
-                tags["build"] = settings.build_id
-            step("name the session", lambda: backend.annotate(session_id, Annotation(nodeid, "", tags)))
     else:
-        stopped = False
         problems.append("no artifacts: the capture ran inside the worker and ended with it")
     if info.get("verdict_sent"):
-        record["measurements_uploaded"] = bool(userflow and measurements)  # by the worker, before it died
-    elif userflow and isinstance(backend, UserFlows):
-        status_spool, measurements_spool = verdict_payloads(session_id, record, None)
-        step("set the user flow status", lambda: backend.report_status(
-            session_id, userflow, None, record.status, record.status_message), spool_as=status_spool)
-        if measurements:
-            record.measurements_uploaded = step(
-                "upload measurements", lambda: backend.upload_measurements(session_id, userflow, measurements),
-                spool_as=measurements_spool)
-    elif measurements and not isinstance(backend, UserFlows):
-        problems.append(f"{len(measurements)} measurement(s) not uploaded: the {backend.name} backend has no user flows")
+        record.measurements_uploaded = bool(userflow and measurements)  # by the worker, before it died
+    else:  # a session that ended with the worker cannot be named: its user flow still hears of it
+        verdict.give(backend, spool, service_url, record, build_id=settings.build_id, name=outlives)
     if journal is not None:
         journal.unlink(missing_ok=True)  # delivered or spooled: the next run must not mark it Excluded
     folder = Path(info["folder"]) if info.get("folder") else None
@@ -101,25 +87,7 @@ def close_session(backend, settings, spool, service_url: str | None, ledger: Pat
         problems.append("artifacts not downloaded: " + ("the capture did not complete" if not stopped
                                                         else "the worker left no folder for them"))
         return record
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        problems.append(f"cannot create {folder}: {exc}")
-        return record
-    for ext in info.get("artifacts", settings.artifacts):
-        dest = folder / f"session.{ext}"
-
-        def fetch(ext=ext, dest=dest):
-            size = backend.download(session_id, ext, dest)
-            if size is not None:
-                record["artifact_bytes"] += size
-                record["artifacts"][ext] = str(dest.resolve())
-                record["artifact_details"][ext] = details = contents.describe(ext, dest)
-                empty = contents.emptiness(ext, details, sent_traffic=False)
-                if empty:
-                    problems.append(f"session.{ext} {empty}")
-
-        step(f"download {ext}", fetch)
+    download_all(backend, record, folder, info.get("artifacts", settings.artifacts), step)
     try:
         if isinstance(backend, HeldPerSession):
             backend.discard(session_id)

@@ -12,6 +12,7 @@ import http.client
 import itertools
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,41 @@ T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Headers in which servers (and the gateways in front of them) name a request.
 REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-RequestId")
+
+
+class Transfers:
+    """The downloads under way in this process, for a progress line: bytes left where their size is known."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: dict[int, list] = {}  # token -> [size or None, bytes received]
+        self._tokens = itertools.count()
+        self.received = 0  # bytes, every download of the process
+
+    def begin(self, size: int | None) -> int:
+        token = next(self._tokens)
+        with self._lock:
+            self._active[token] = [size, 0]
+        return token
+
+    def add(self, token: int, count: int) -> None:
+        with self._lock:
+            self._active[token][1] += count
+            self.received += count
+
+    def end(self, token: int) -> None:
+        with self._lock:
+            self._active.pop(token, None)
+
+    def left(self) -> tuple[int, int, int]:
+        """(downloads under way, bytes left of those whose size is known, how many have no known size)."""
+        with self._lock:
+            active = list(self._active.values())
+        return (len(active), sum(max(size - got, 0) for size, got in active if size is not None),
+                sum(1 for size, _ in active if size is None))
+
+
+TRANSFERS = Transfers()
 
 
 @dataclass(frozen=True)
@@ -261,15 +297,19 @@ class Client:
         """
         def save(response: requests.Response) -> int:
             size = 0
+            expected = response.headers.get("Content-Length")
+            token = TRANSFERS.begin(int(expected) if expected is not None and expected.isdigit() else None)
             try:
                 with response, open(dest, "wb") as out:
                     for chunk in response.iter_content(64 * 1024):
                         out.write(chunk)
                         size += len(chunk)
+                        TRANSFERS.add(token, len(chunk))
             except requests.RequestException as exc:
                 raise self._error(f"the download was cut short after {size} bytes ({type(exc).__name__})",
                                   action, response) from None
-            expected = response.headers.get("Content-Length")
+            finally:
+                TRANSFERS.end(token)
             if (expected is not None and expected.isdigit() and int(expected) != size
                     and "Content-Encoding" not in response.headers):
                 raise self._error(f"the download was cut short ({size} of {expected} bytes)", action, response)

@@ -1,1 +1,1 @@
-"""Where a session's record shows up: JUnit XML, pytest-html, the terminal, manifest.json."""
+"""Where a session's record shows up (JUnit XML, pytest-html, Allure, the terminal, manifest.json), and the HAR redaction every artifact passes."""

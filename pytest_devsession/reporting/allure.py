@@ -79,12 +79,12 @@ class AllureEvidence:
             # result: attaching then would land on another test's, or fail inside allure.
             raise RuntimeError(f"the Allure result of {item.nodeid} is already closed; its evidence is "
                                "in manifest.json only")
-        if record.get("session_id"):
-            allure.dynamic.label(LABEL, record["session_id"])
-        if record.get("url"):
-            allure.dynamic.link(record["url"], name=f"capture session {record['session_id']}")
-        if record.get("measurements"):
-            allure.attach(json.dumps(record["measurements"], indent=1), name="devsession measurements",
+        if record.session_id:
+            allure.dynamic.label(LABEL, record.session_id)
+        if record.url:
+            allure.dynamic.link(record.url, name=f"capture session {record.session_id}")
+        if record.measurements:
+            allure.attach(json.dumps(record.measurements, indent=1), name="devsession measurements",
                           attachment_type=allure.attachment_type.JSON)
 
     def pytest_devsession_records_final(self, config, records: list[dict]) -> None:

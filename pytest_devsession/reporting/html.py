@@ -5,11 +5,12 @@ import html
 import os
 from pathlib import Path
 
+from ..record import SessionRecord
 
 PLACEHOLDER = "devsession artifacts"
 
 
-def extras(record: dict) -> list[dict]:
+def extras(record: SessionRecord) -> list[dict]:
     """The session's link and measurements, and a place for its artifacts, which are downloaded
     after the test (in the background): ``artifacts_html`` fills it when the run has closed every
     session, before pytest-html writes the report."""
@@ -17,23 +18,24 @@ def extras(record: dict) -> list[dict]:
         from pytest_html import extras as ex
     except ImportError:
         return []
+    record = SessionRecord.of(record)
     items: list[dict] = []
-    if record.get("url"):
-        items.append(ex.url(record["url"], name="HeadSpin session"))
-    if record.get("measurements"):
+    if record.url:
+        items.append(ex.url(record.url, name=f"{record.backend or 'capture'} session"))
+    if record.measurements:
         rows = "".join(
             f"<tr><td>{html.escape(str(m['key']))}</td><td>{html.escape(str(m['value']))}</td>"
             f"<td>{html.escape(str(m.get('units') or ''))}</td><td>{html.escape(str(m.get('type') or ''))}</td></tr>"
-            for m in record["measurements"]
+            for m in record.measurements
         )
         items.append(ex.html(
             "<table class=\"devsession-measurements\"><tr><th>measurement</th><th>value</th>"
             f"<th>units</th><th>type</th></tr>{rows}</table>"
         ))
-    if record.get("session_id"):
+    if record.session_id:
         place = ex.html("<p>devsession: the artifacts were still downloading when the report was written; "
                         "see manifest.json</p>")
-        place["name"] = f"{PLACEHOLDER} {record['session_id']}"
+        place["name"] = f"{PLACEHOLDER} {record.session_id}"
         items.append(place)
     return items
 
@@ -44,22 +46,23 @@ def report_dir(config) -> Path | None:
     return Path(htmlpath).resolve().parent if htmlpath else None
 
 
-def is_placeholder(extra, record: dict) -> bool:
-    return isinstance(extra, dict) and extra.get("name") == f"{PLACEHOLDER} {record.get('session_id')}"
+def is_placeholder(extra, record: SessionRecord) -> bool:
+    return isinstance(extra, dict) and extra.get("name") == f"{PLACEHOLDER} {SessionRecord.of(record).session_id}"
 
 
-def artifacts_html(record: dict, report_dir: Path | None = None) -> str:
+def artifacts_html(record: SessionRecord, report_dir: Path | None = None) -> str:
     """The session's artifacts (the video inline) and the earlier attempts' sessions and artifacts."""
+    record = SessionRecord.of(record)
     parts = []
-    for name, path in record.get("artifacts", {}).items():
+    for name, path in record.artifacts.items():
         link = html.escape(_relative(path, report_dir))
         if name == "mp4":
             parts.append(f'<video controls width="480" src="{link}"></video>')
         parts.append(f'<a class="devsession-artifact" href="{link}">{html.escape(name)}</a>')
-    for problem in record.get("problems", []):
+    for problem in record.problems:
         parts.append(f'<p class="devsession-problem">problem: {html.escape(problem)}</p>')
     # Attempts that pytest-rerunfailures reran: their sessions and artifacts, as links only.
-    for earlier in record.get("earlier_attempts", []):
+    for earlier in record.earlier_attempts:
         label = f"attempt {earlier['attempt']} (rerun)"
         if earlier.get("url"):
             parts.append(f'<a href="{html.escape(earlier["url"])}">{html.escape(label)} session</a>')

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ..record import SessionRecord
+
 PREFIX = "devsession_"
 
 
@@ -15,21 +17,22 @@ def is_ours(prop) -> bool:
     return isinstance(prop, tuple) and bool(prop) and str(prop[0]).startswith(PREFIX)
 
 
-def properties(record: dict, artifacts: bool = True) -> list[tuple[str, str]]:
+def properties(record: SessionRecord, artifacts: bool = True) -> list[tuple[str, str]]:
     """The session's properties; a final attempt also names the attempts that were rerun before it.
 
     ``artifacts=False``: without the artifacts, which ``amend`` adds once they are downloaded."""
+    record = SessionRecord.of(record)
     props = [
-        ("devsession_session_id", record.get("session_id")),
-        ("devsession_session_url", record.get("url")),
-        ("devsession_status", record.get("status")),
-        ("devsession_userflow", record.get("userflow")),
+        ("devsession_session_id", record.session_id),
+        ("devsession_session_url", record.url),
+        ("devsession_status", record.status),
+        ("devsession_userflow", record.userflow),
     ]
-    if (record.get("attempt") or 1) > 1:
-        props.append(("devsession_attempt", record["attempt"]))
+    if record.attempt > 1:
+        props.append(("devsession_attempt", record.attempt))
     if artifacts:
         props += artifact_properties(record)
-    for earlier in record.get("earlier_attempts", []):
+    for earlier in record.earlier_attempts:
         if earlier.get("url"):
             props.append((f"devsession_attempt_{earlier['attempt']}_url", earlier["url"]))
         else:
@@ -37,11 +40,11 @@ def properties(record: dict, artifacts: bool = True) -> list[tuple[str, str]]:
     return [(name, str(value)) for name, value in props if value]
 
 
-def artifact_properties(record: dict) -> list[tuple[str, str]]:
-    return [(property_name(name), str(path)) for name, path in record.get("artifacts", {}).items()]
+def artifact_properties(record: SessionRecord) -> list[tuple[str, str]]:
+    return [(property_name(name), str(path)) for name, path in SessionRecord.of(record).artifacts.items()]
 
 
-def amend(config, records: list[dict]) -> int:
+def amend(config, records: list[SessionRecord]) -> int:
     """Add each session's artifacts to its testcase in pytest's JUnit XML, before the file is written.
 
     The artifacts are downloaded after the test's report went by (in the background), so
@@ -53,7 +56,7 @@ def amend(config, records: list[dict]) -> int:
     xml = config.stash.get(xml_key, None)
     if xml is None:
         return 0
-    by_session = {r["session_id"]: r for r in records if r.get("session_id") and r.get("final", True)}
+    by_session = {r.session_id: r for r in map(SessionRecord.of, records) if r.session_id and r.final}
     done = 0
     for reporter in getattr(xml, "node_reporters_ordered", []):
         try:
@@ -70,7 +73,7 @@ def amend(config, records: list[dict]) -> int:
         for name, value in artifact_properties(record):
             properties_node.append(ET.Element("property", name=name, value=value))
         lines = attachment_lines(record)
-        shown = getattr(xml, "log_passing_tests", True) or record.get("status") != "Passed"
+        shown = getattr(xml, "log_passing_tests", True) or record.status != "Passed"
         if lines and shown and xml.logging in ("system-out", "all", "out-err"):
             out = testcase.find("system-out")
             if out is None:
@@ -80,6 +83,6 @@ def amend(config, records: list[dict]) -> int:
     return done
 
 
-def attachment_lines(record: dict) -> str:
+def attachment_lines(record: SessionRecord) -> str:
     """``[[ATTACHMENT|path]]`` lines that Jenkins and GitLab read from system-out."""
-    return "".join(f"[[ATTACHMENT|{path}]]\n" for path in record.get("artifacts", {}).values())
+    return "".join(f"[[ATTACHMENT|{path}]]\n" for path in SessionRecord.of(record).artifacts.values())

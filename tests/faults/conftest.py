@@ -267,6 +267,11 @@ class Inner:
     def files(self, pattern: str) -> list[Path]:
         return sorted(self.artifacts.rglob(pattern)) if self.artifacts.is_dir() else []
 
+    def manifest(self) -> list[dict]:
+        """The sessions of the last run's manifest.json ([] when it wrote none)."""
+        path = self.artifacts / "manifest.json"
+        return json.loads(path.read_text())["sessions"] if path.exists() else []
+
 
 @pytest.fixture
 def inner(tmp_path, headspin_emulator):

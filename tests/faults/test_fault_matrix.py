@@ -205,6 +205,25 @@ def test_sigint_while_downloading(inner, matrix, request, headspin_emulator):
                   videos and "a video cut short: " + ", ".join(p.name for p in videos)])
 
 
+def test_second_sigint_while_downloading(inner, matrix, request, headspin_emulator):
+    # A download that would take 30 s: the first Ctrl-C waits for it, the second leaves it.
+    held = headspin_emulator.add_fault(Fault(method="GET", path=r"\.mp4$", kind="slow", delay=30))
+    inner.write("test_quick.py", QUICK)
+    run = inner.start("test_quick.py")
+    inner.wait_for_fault(run, held)
+    run.proc.send_signal(signal.SIGINT)
+    inner.wait_until(run, lambda: "Ctrl-C again to leave them" in run.output(), "the drain to wait for the download")
+    inner.signal(run, signal.SIGINT, timeout=20)  # well before the download's 30 s
+    matrix.record(request, inner, "Ctrl-C twice while downloading artifacts", run, (INTERRUPT_LINE, "^sessions: "))
+    manifest = inner.manifest()
+    problems = [p for entry in manifest for p in entry["problems"]]
+    verify(inner, run, exit_code=INTERRUPTED, needles=["KeyboardInterrupt", "session(s) still closing"],
+           extra=[inner.files("*.part") and "half downloads left: " + ", ".join(p.name for p in inner.files("*.part")),
+                  inner.files("*.mp4") and "a video that was left arrived all the same",
+                  "artifacts not downloaded: the run was interrupted" not in problems
+                  and f"the manifest does not say the video was left: {problems}"])
+
+
 def test_sigterm_inside_the_test(inner, matrix, request):
     inner.write("test_held.py", HELD_INSIDE)
     run = inner.start("test_held.py")

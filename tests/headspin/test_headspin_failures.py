@@ -176,7 +176,7 @@ def test_failures_after_the_test_never_change_its_outcome(pytester, devsession_r
         def test_a(devsession):
             devsession.measure("k", 1)
     ''')
-    run = devsession_run("-W", "always::pytest_devsession.controller.DevSessionWarning")
+    run = devsession_run("-W", "always::pytest_devsession.state.DevSessionWarning")
     run.result.assert_outcomes(passed=1)
     out = run.output()
     assert "problems: 2" in out

@@ -202,8 +202,11 @@ def test_a_crashed_worker_is_in_the_manifest_with_its_measurements_and_what_was_
     (crashed,) = [e for e in manifest["sessions"] if e["nodeid"] == "test_crash.py::test_crash"]
     assert crashed["status"] == "Failed" and "crashed while running the test" in crashed["status_message"]
     assert crashed["measurements"] == [{"key": "before the crash", "value": 1, "units": None, "type": None}]
-    # The embedded capture lived in the worker: what it lost is said, not left out.
-    assert crashed["problems"] == ["no artifacts: the capture ran inside the worker and ended with it"]
+    # The embedded capture lived in the worker: what it lost is said, not left out; so is a
+    # measurement with no user flow to go to, as for any test.
+    assert crashed["problems"] == ["no artifacts: the capture ran inside the worker and ended with it",
+                                   "1 measurement(s) not uploaded: the test has no user flow "
+                                   "(add @pytest.mark.userflow or --devsession-userflow)"]
     assert "test_crash.py::test_crash: no artifacts: the capture ran inside the worker" in out
     assert len(manifest["sessions"]) == 5
     assert not list((pytester.path / ".devsession" / "leases").glob("*.json"))

@@ -60,7 +60,7 @@ def test_html_links_earlier_attempts_relative_to_the_report(tmp_path):
     first = record(tmp_path, 1, False)
     final = record(tmp_path, 2, True, [earlier_of(first)])
     links = [(e["name"], e["content"]) for e in html.extras(final) if e["format_type"] == "url"]
-    assert links == [("HeadSpin session", "https://ui/sessions/s2/waterfall")]
+    assert links == [("headspin session", "https://ui/sessions/s2/waterfall")]
     # The artifacts and the earlier attempts, once downloaded: what fills the row's placeholder.
     anchors = re.findall(r'<a[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', html.artifacts_html(final, tmp_path))
     assert anchors == [("test_x-run2/session.har", "har"),

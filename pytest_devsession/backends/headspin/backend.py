@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ...http.client import REPEATABLE, SEND_ONCE, Client
-from ...redact import redact_file
+from ...reporting.redact import redact_file
 from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from . import routes
 from .settings import TOKEN_ENV

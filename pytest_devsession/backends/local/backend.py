@@ -294,7 +294,7 @@ class LocalBackend:
         if not is_har:
             raise BackendError("the HAR export is not HAR JSON", action="download har")
         if not self.settings.har_raw:
-            from ...redact import redact_har
+            from ...reporting.redact import redact_har
 
             redact_har(har, self.settings.redact)
         return write_atomic(dest, json.dumps(har, indent=1))

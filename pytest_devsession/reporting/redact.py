@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .files import write_atomic
+from ..files import write_atomic
 
 MASK = "[REDACTED]"
 # Names redacted by default, compared case-insensitively; a name also matches when

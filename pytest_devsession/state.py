@@ -1,0 +1,69 @@
+"""What a test carries through the run: its capture's identity, the state of its closing, its reports.
+
+A capture session's identity (``Capture``: session id, device, link, scope) is made once, when the
+capture starts, and every other place refers to that object: the test's ``CaptureState``, the
+``devsession`` handle, the record (``record.py``), the ledger and the journal take their ids from it.
+Per-test state lives in ``item.stash`` under the keys below. Every problem after a test is also a
+``DevSessionWarning`` (``warn``), never an exception.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import markers
+from .backends.base import Device
+
+
+class DevSessionWarning(UserWarning):
+    """Something went wrong after a test ran; the test's outcome is unchanged."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One capture session at a service, as it was opened: made once, shared by every test it captures."""
+    session_id: str
+    device: Device
+    url: str | None = None  # the session's page at the service
+    scope: str = "test"  # test, class, module or session: what it was opened around
+    owner: str = ""  # the node id of that test, class, module or run
+
+    @property
+    def address(self) -> str:
+        return self.device.address
+
+
+@dataclass
+class CaptureState:
+    """A test's part in a capture: where its artifacts go, what its markers asked, how far its closing is."""
+    capture: Capture
+    folder: Path
+    options: markers.MarkerOptions
+    closed: bool = False  # capture stopped and artifacts downloaded (or given up)
+    finished: bool = False  # status and measurements delivered or spooled
+
+    @property
+    def session_id(self) -> str:
+        return self.capture.session_id
+
+    @property
+    def device(self) -> Device:
+        return self.capture.device
+
+
+options_key = pytest.StashKey[markers.MarkerOptions]()
+state_key = pytest.StashKey[CaptureState]()
+reports_key = pytest.StashKey[list]()  # the reports of the test's current attempt
+earlier_key = pytest.StashKey[list]()  # earlier attempts that pytest-rerunfailures reran
+
+
+def warn(message: str) -> None:
+    """Warn, but never raise: under ``-W error`` a warning of ours would become a crash in a
+    reporting hook. The problem is in the summary and the manifest either way."""
+    try:
+        warnings.warn(DevSessionWarning(message), stacklevel=3)
+    except Warning:
+        pass
