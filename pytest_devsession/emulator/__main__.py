@@ -26,13 +26,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: 0, any free port)")
     parser.add_argument("--token", help="API token to accept (default: a random one)")
     parser.add_argument("--token-file", help="write the accepted token to this file (mode 0600)")
-    parser.add_argument("--device", action="append", default=[], metavar="SERIAL@HOST[:platform]",
-                        help="a device to serve, platform android (default) or ios; repeatable "
-                             "(default: two Android devices and one iOS device)")
+    parser.add_argument("--device", action="append", default=[], metavar="ID@HOST[:TYPE[:SERIAL]]",
+                        help="a device to serve, addressed ID@HOST: TYPE android (default; ID is its serial), "
+                             "ios (ID is its UDID; SERIAL its serial where that differs), roku or desktop "
+                             "(lockable only by id); repeatable (default: two Android devices and one iOS device)")
     parser.add_argument("--ready-delay", type=float, default=0.05, metavar="S",
                         help="seconds a capture takes to start (default: 0.05)")
     parser.add_argument("--complete-delay", type=float, default=0.05, metavar="S",
                         help="seconds a capture takes to complete after a stop (default: 0.05)")
+    parser.add_argument("--cooldown", type=float, default=0.0, metavar="S",
+                        help="seconds after a capture on a device is stopped during which a new capture there "
+                             "answers 500 'Error starting session.' (default: 0, off)")
+    parser.add_argument("--video-metadata-delay", type=float, default=0.0, metavar="S",
+                        help="seconds after capture-complete during which a session's video metadata answers 404 "
+                             "(default: 0)")
+    parser.add_argument("--no-basic-auth", dest="basic_auth", action="store_false",
+                        help="accept the token only as 'Authorization: Bearer', not as HTTP Basic credentials")
     parser.add_argument("--latency", type=float, default=0.0, metavar="S",
                         help="seconds added to every API round trip, like a service far away (default: 0)")
     parser.add_argument("--bandwidth", type=_amount, default=None, metavar="BYTES",
@@ -93,7 +102,8 @@ def main(argv: list | None = None) -> int:
     try:
         emulator = HeadSpinEmulator(args.host, args.port, token, args.ready_delay, args.complete_delay,
                                     devices=args.device or None, latency=args.latency,
-                                    bandwidth=args.bandwidth, video_bytes=args.video_bytes)
+                                    bandwidth=args.bandwidth, video_bytes=args.video_bytes, cooldown=args.cooldown,
+                                    video_metadata_delay=args.video_metadata_delay, basic_auth=args.basic_auth)
     except ValueError as exc:
         parser.error(str(exc))
     if args.token_file:

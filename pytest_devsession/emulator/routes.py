@@ -6,7 +6,7 @@ browser opens without one.
 
 from __future__ import annotations
 
-from .handlers import devices, sessions, userflows
+from .handlers import analysis, devices, sessions, userflows
 
 API = "/v0"
 
@@ -36,6 +36,14 @@ ROUTES = (
     ("POST", rf"/sessions/{_SESSION}/description", sessions.set_description),
     ("DELETE", rf"/sessions/{_SESSION}/description", sessions.delete_description),
     ("GET", rf"/sessions/{_SESSION}\.(?P<ext>[^/]+)", sessions.download),
+    ("POST", rf"/sessions/{_SESSION}/label/add", sessions.add_label),
+    ("GET", rf"/sessions/{_SESSION}/label/list", sessions.list_labels),
+    ("GET", r"/sessions/label/(?P<label_id>[^/]+)", sessions.get_label),
+    ("GET", rf"/sessions/analysis/status/{_SESSION}", analysis.analysis_status),
+    ("GET", rf"/sessions/analysis/issues/{_SESSION}", analysis.analysis_issues),
+    ("GET", rf"/sessions/timeseries/{_SESSION}/info", analysis.timeseries_info),
+    ("GET", rf"/sessions/timeseries/{_SESSION}/download", analysis.timeseries_download),
+    ("GET", rf"/sessions/{_SESSION}/video/metadata", analysis.video_metadata),
 
     ("GET", r"/userflows", userflows.list_userflows),
     ("PUT", r"/userflows", userflows.put_userflow),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import math
 import secrets
 import threading
@@ -41,9 +44,9 @@ class _Link:
             yield chunk
 
 
-def _check_latency(value) -> float:
+def _check_seconds(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"latency must be a number of seconds, 0 or more, not {value!r}")
+        raise ValueError(f"{name} must be a number of seconds, 0 or more, not {value!r}")
     return float(value)
 
 
@@ -55,6 +58,7 @@ def _check_bandwidth(value) -> float | None:
 
 
 def _fault_response(fault: Fault) -> Response:
+    """What a client hears from ``fault`` (a "cut_short" one: after the request was served)."""
     if fault.kind == "drop":
         return Response(status=0, drop=True)
     if fault.kind == "retry_after":
@@ -83,17 +87,28 @@ class HeadSpinEmulator(base.HttpServer):
     (half on the way in, half on the way out), downloads stream at ``bandwidth`` bytes
     per second shared by all of them (None: as fast as loopback goes), and a complete
     capture's video is ``video_bytes`` long (None: a 1 s clip of about 2.5 kB).
+
+    Like HeadSpin as it really behaves: for ``cooldown`` seconds after a capture on a device
+    is stopped, a new capture on it answers 500 "Error starting session."; the video
+    metadata answers 404 until ``video_metadata_delay`` seconds after capture-complete. The
+    token is accepted as ``Authorization: Bearer`` and, unless ``basic_auth`` is False, as
+    HTTP Basic credentials (the token as user name or as password, as public clients send it).
     """
 
     DEFAULT_DEVICES = [f"{serial}@{host}" for serial, host, _platform in DEFAULT_DEVICES]
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
                  ready_delay: float = 0.05, complete_delay: float = 0.05, *, devices=None, clock=None,
-                 latency: float = 0.0, bandwidth: float | None = None, video_bytes: int | None = None):
+                 latency: float = 0.0, bandwidth: float | None = None, video_bytes: int | None = None,
+                 cooldown: float = 0.0, video_metadata_delay: float = 0.0, basic_auth: bool = True):
         specs = DEFAULT_DEVICES if devices is None else [parse_device(d) for d in devices]
         artifacts.check_video_bytes(video_bytes)
-        self._org = Org(clock or time.time, ready_delay, complete_delay, specs, video_bytes)
-        self._network = (_check_latency(latency), _check_bandwidth(bandwidth))
+        self._org = Org(clock or time.time, ready_delay, complete_delay, specs, video_bytes,
+                        _check_seconds(cooldown, "cooldown"),
+                        _check_seconds(video_metadata_delay, "video_metadata_delay"))
+        self._basic_auth = bool(basic_auth)
+        self.basic_auth = self._basic_auth
+        self._network = (_check_seconds(latency, "latency"), _check_bandwidth(bandwidth))
         self._latency, self._bandwidth = self._network
         self._link = _Link()
         self._requests: list = []
@@ -122,6 +137,7 @@ class HeadSpinEmulator(base.HttpServer):
         with self._org.lock:
             self._org.reset()
         self._latency, self._bandwidth = self._network
+        self.basic_auth = self._basic_auth
         with self._requests_lock:
             self._requests.clear()
             # A request still under way (a test before gave up waiting for it) belongs to that test:
@@ -147,13 +163,33 @@ class HeadSpinEmulator(base.HttpServer):
             self._org.complete_delay = value
 
     @property
+    def cooldown(self) -> float:
+        """Seconds after a capture on a device is stopped during which a new one there answers 500."""
+        return self._org.cooldown
+
+    @cooldown.setter
+    def cooldown(self, value: float) -> None:
+        with self._org.lock:
+            self._org.cooldown = _check_seconds(value, "cooldown")
+
+    @property
+    def video_metadata_delay(self) -> float:
+        """Seconds after capture-complete during which the video metadata answers 404."""
+        return self._org.video_metadata_delay
+
+    @video_metadata_delay.setter
+    def video_metadata_delay(self, value: float) -> None:
+        with self._org.lock:
+            self._org.video_metadata_delay = _check_seconds(value, "video_metadata_delay")
+
+    @property
     def latency(self) -> float:
         """Seconds added to every round trip."""
         return self._latency
 
     @latency.setter
     def latency(self, value: float) -> None:
-        self._latency = _check_latency(value)
+        self._latency = _check_seconds(value, "latency")
 
     @property
     def bandwidth(self) -> float | None:
@@ -203,14 +239,29 @@ class HeadSpinEmulator(base.HttpServer):
         return self._org.faults
 
     @property
+    def lock_log(self) -> list:
+        """Every lock and unlock call so far, in order (``LockEvent``: time, address, action, route,
+        ok, held_before)."""
+        with self._org.lock:
+            return list(self._org.lock_log)
+
+    def double_locks(self) -> list:
+        """The successful locks of a device that was held already: the same device locked twice at once."""
+        with self._org.lock:
+            return self._org.double_locks()
+
+    @property
     def requests(self) -> list:
         """(method, path with query, status) per request; status None for a dropped connection."""
         return self._requests
 
     def add_device(self, serial: str, hostname: str = "127.0.0.1", platform: str = "android",
-                   locked_by: str | None = None) -> str:
+                   locked_by: str | None = None, device_id: str | None = None) -> str:
+        """Add a device; its address (returned) is ``{device_id}@{hostname}``. ``platform`` is the
+        device type (android, ios, roku, desktop); ``device_id`` is an iOS device's UDID when it
+        is not its serial, or a Roku's or desktop's own id."""
         with self._org.lock:
-            return self._org.add_device(serial, hostname, platform, locked_by)
+            return self._org.add_device(serial, hostname, platform, locked_by, device_id)
 
     def add_fault(self, fault: Fault) -> Fault:
         with self._org.lock:
@@ -226,7 +277,11 @@ class HeadSpinEmulator(base.HttpServer):
     def respond(self, request: base.Request) -> Response:
         generation = self._generation
         self._travel()  # the request's way to the service
-        response = self._fault(request) or super().respond(request)
+        fault = self._fault(request)
+        if fault is not None and fault.kind == "cut_short":
+            super().respond(request)  # served, with all its effects; the client hears otherwise
+        response = None if fault is None else _fault_response(fault)
+        response = response or super().respond(request)
         if isinstance(response, Download) and self._bandwidth is not None:
             response = replace(response, body=self._link.stream(response.body, self._bandwidth),
                                length=len(response.body))
@@ -239,17 +294,32 @@ class HeadSpinEmulator(base.HttpServer):
     def error(self, status: int, message: str, headers: dict | None = None) -> Response:
         return error_response(status, message, headers)
 
-    def _fault(self, request: base.Request) -> Response | None:
+    def authorized(self, request: base.Request) -> bool:
+        """The base's Bearer check; or, with ``basic_auth``, HTTP Basic with the token as the user
+        name or as the password (``https://TOKEN@host/...`` in a client's URL sends it so)."""
+        if super().authorized(request):
+            return True
+        if not self.basic_auth:
+            return False
+        scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return any(hmac.compare_digest(part.encode(), self.token.encode()) for part in (user, password))
+
+    def _fault(self, request: base.Request) -> Fault | None:
+        """The fault this request meets, if any; a slow one has slept already and is done."""
         method = "GET" if request.method == "HEAD" else request.method
         path = request.path.removeprefix(API) if request.path.startswith(API + "/") else request.path
         with self._org.lock:
             fault = self._org.take_fault(method, path)
-        if fault is None:
-            return None
-        if fault.kind == "slow":
+        if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
             return None
-        return _fault_response(fault)
+        return fault
 
     def _call(self, handler: Callable[[Org, Request], Response]) -> Callable[[base.Request], Response]:
         def call(request: base.Request) -> Response:
@@ -257,6 +327,8 @@ class HeadSpinEmulator(base.HttpServer):
             req = Request(method, request.path.removeprefix(API), request.query, request.body, self.url,
                           request.params)
             try:
+                if getattr(handler, "locks_itself", False):  # it waits, and must not hold up the others
+                    return handler(self._org, req)
                 with self._org.lock:
                     return handler(self._org, req)
             except ApiError as exc:

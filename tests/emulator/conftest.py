@@ -77,3 +77,30 @@ def api(headspin_emulator):
     client = Api(headspin_emulator)
     yield client
     client.close()
+
+
+class Clock:
+    """A clock a test moves by hand: ``clock.now`` seconds since the epoch, ``clock.advance(s)``."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def clocked_api(clock):
+    """``api`` against an emulator of its own that runs on ``clock``: minutes of capture in no time."""
+    with HeadSpinEmulator(clock=clock, ready_delay=0.5, complete_delay=0.5) as emulator:
+        client = Api(emulator)
+        yield client
+        client.close()

@@ -103,3 +103,56 @@ def test_session_links_open_the_emulators_own_page(headspin_emulator):
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert created["session_id"] in page.text and "emu-android-1@emulator.local" in page.text
     assert requests.get(routes.ui_session(headspin_emulator.ui_url, "nope"), timeout=5).status_code == 404
+
+
+SETTINGS_CHILD = """
+import base64, json, os, time, urllib.error, urllib.request
+url, token = os.environ["HEADSPIN_API_URL"], os.environ["HEADSPIN_API_TOKEN"]
+
+def call(method, path, body=None, auth="Bearer " + token):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method, headers={"Authorization": auth})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+devices = call("GET", "/devices")[1]["devices"]
+udid = devices[0]["device_id"]
+lock = call("POST", "/idevice/%s/lock" % udid)[1]
+create = {"session_type": "capture", "device_address": devices[0]["device_address"], "nowait": True}
+session_id = call("POST", "/sessions", create)[1]["session_id"]
+call("PATCH", "/sessions/" + session_id, {"active": False, "nowait": True})
+while "capture-complete" not in call("GET", "/sessions/%s/timestamps" % session_id)[1]:
+    time.sleep(0.01)
+print(json.dumps({
+    "metadata": call("GET", "/sessions/%s/video/metadata" % session_id)[0],
+    "devices": [(d["device_address"], d["serial"], d["device_type"]) for d in devices],
+    "lock": lock,
+    "again": call("POST", "/sessions", create),
+    "basic": call("GET", "/devices", auth="Basic " + base64.b64encode((token + ":").encode()).decode())[0],
+}))
+"""
+
+
+def test_runner_settings_and_device_kinds():
+    udid = "00008030-000559D902F0C02E"
+    run = subprocess.run(
+        EMULATOR + ["--cooldown", "30", "--video-metadata-delay", "5", "--no-basic-auth",
+                    "--device", f"{udid}@lab:ios:F2LX", "--device", "r1@lab:roku",
+                    "--", sys.executable, "-c", SETTINGS_CHILD],
+        capture_output=True, text=True, env=_env(), timeout=30,
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["devices"] == [[f"{udid}@lab", "F2LX", "ios"], ["r1@lab", "r1", "roku"]]
+    assert seen["lock"] == {"status": 0, "message": f"{udid}@lab locked."}
+    assert seen["again"] == [500, {"status": "Error starting session.", "status_code": 500}]
+    assert seen["basic"] == 401
+    assert seen["metadata"] == 404  # complete, but within the video metadata delay
+
+
+def test_negative_cooldown_is_a_usage_error():
+    run = subprocess.run(EMULATOR + ["--cooldown", "-1"], capture_output=True, text=True, env=_env(), timeout=30)
+    assert run.returncode == 2 and "cooldown" in run.stderr

@@ -201,3 +201,30 @@ def test_legacy_perftests(api, headspin_emulator):
     assert api.post("/perftests/upload", json={"session_id": session_id, "status": "bad"}).status_code == 400
     assert api.post("/perftests/upload", json={}).status_code == 400
     assert headspin_emulator.userflow_by_name("X") is None
+
+
+def test_event_of_a_capture_session_with_status(api, headspin_emulator, flow):
+    fid = flow["user_flow_id"]
+    session_id = api.start_capture(IOS)
+    response = api.post(f"/userflows/{fid}/events", json={
+        "device_address": IOS, "session_id": session_id, "status": "failed", "status_message": "crashed at login"})
+    assert response.status_code == 200
+    event = response.json()
+    assert (event["session_id"], event["status"], event["status_message"]) == (session_id, "Failed", "crashed at login")
+    assert (event["device_id"], event["host"]) == ("emu-ios-1", "emulator.local")
+    assert api.get(f"/userflows/{fid}/events").json()["events"] == [event]
+    # the event is the session's in the flow: its session routes reach it
+    assert api.get(f"/userflows/{fid}/sessions").json()["sessions"] == [event]
+    assert api.get(f"/userflows/{fid}/sessions/{session_id}").json()["perf_event_id"] == event["perf_event_id"]
+    assert headspin_emulator.userflows[fid].events[event["perf_event_id"]].status_message == "crashed at login"
+
+    other = api.put("/userflows", json={"name": "Other"}).json()["user_flow_id"]
+    twice = api.post(f"/userflows/{other}/events", json={"device_address": IOS, "session_id": session_id})
+    assert twice.status_code == 400 and twice.json()["status_code"] == 400
+    unknown = api.post(f"/userflows/{fid}/events", json={"device_address": IOS, "session_id": "nope"})
+    assert unknown.status_code == 404
+    bad_status = api.post(f"/userflows/{fid}/events", json={"device_address": IOS, "status": "green"})
+    assert bad_status.status_code == 400
+    plain = api.post(f"/userflows/{fid}/events", json={"device_address": ANDROID}).json()
+    assert (plain["session_id"], plain["status"], plain["status_message"]) == (None, "Not Set", None)
+    assert len(api.get(f"/userflows/{fid}/events").json()["events"]) == 2

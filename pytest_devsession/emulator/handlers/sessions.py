@@ -1,5 +1,5 @@
 """Capture session handlers: create, stop, list, delete, timestamps, descriptions, tags,
-TLS exceptions, downloads, and the UI's session page."""
+TLS exceptions, labels, downloads (a HAR cut by a label), and the UI's session page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import re
 
 from .. import artifacts
-from ..models import ApiError, CaptureSession, Org
+from ..models import ApiError, CaptureSession, Label, Org
 from .common import (
     Download, Request, Response, bool_arg, drop, error_response, int_arg, json_response, success,
 )
@@ -189,14 +189,51 @@ def download(org: Org, req: Request) -> Response:
             raise ApiError(404, "This session has no video.")
     if ext in artifacts.NETWORK_KINDS and not session.capture_network:
         raise ApiError(404, "This session has no network capture.")
+    window = None
+    if ext == "har" and req.arg("label_id") is not None:
+        label = org.label(req.arg("label_id"), session)
+        window = (label.ts_start, label.ts_end)
     device = org.devices.get(session.device_address)
+    start, end = session.span(org.now())
     body = artifacts.render(
         ext, session.session_id, session.device_address, device.platform if device else "android",
-        session.started_at or session.created, complete=session.state == "complete", video_bytes=org.video_bytes,
+        start, complete=session.state == "complete", video_bytes=org.video_bytes, end=end, window=window,
     )
     session.downloads.append(ext)
     return Download(200, body, artifacts.CONTENT_TYPES[ext],
                     {"Content-Disposition": f'attachment; filename="{session.session_id}.{ext}"'})
+
+
+# labels
+
+def render_label(label: Label, session: CaptureSession) -> dict:
+    return {
+        "label_id": label.label_id,
+        "session_id": label.session_id,
+        "name": label.name,
+        "label_type": label.label_type,
+        "category": label.category,
+        "start_time": round(label.ts_start - session.created, 3),
+        "end_time": round(label.ts_end - session.created, 3),
+        "ts_start": round(label.ts_start, 3),
+        "ts_end": round(label.ts_end, 3),
+        **label.extra,
+    }
+
+
+def add_label(org: Org, req: Request) -> Response:
+    session = org.session(req.params["session_id"])
+    return json_response({"label_id": org.add_label(session, req.json_object()).label_id})
+
+
+def list_labels(org: Org, req: Request) -> Response:
+    session = org.session(req.params["session_id"])
+    return json_response({"labels": [render_label(label, session) for label in session.labels.values()]})
+
+
+def get_label(org: Org, req: Request) -> Response:
+    label = org.label(req.params["label_id"])
+    return json_response(render_label(label, org.session(label.session_id)))
 
 
 def waterfall_page(org: Org, req: Request) -> Response:

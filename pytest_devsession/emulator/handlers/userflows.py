@@ -174,7 +174,8 @@ def create_event(org: Org, req: Request) -> Response:
             raise ApiError(400, "Missing device_address.")
     except ApiError:
         raise ApiError(400, "Missing or invalid device_address.") from None
-    return json_response(render_event(org.create_event(flow, device)))
+    event = org.create_event(flow, device, body.get("session_id"), body.get("status"), body.get("status_message"))
+    return json_response(render_event(event))
 
 
 def get_event(org: Org, req: Request) -> Response:

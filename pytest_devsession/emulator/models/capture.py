@@ -1,16 +1,33 @@
-"""Capture sessions: their life (starting, active, stopping, complete) on the org's clock.
+"""Capture sessions: their life (starting, active, stopping, complete) on the org's clock, the
+cooldown of a device after a capture, and the labels that mark stretches of a session.
 
-``CapturesMixin`` is the part of ``Org`` that owns ``sessions`` (id -> CaptureSession).
+``CapturesMixin`` is the part of ``Org`` that owns ``sessions`` (id -> CaptureSession, each with
+its labels).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
 
 from .devices import YOU
-from .errors import ApiError
+from .errors import START_FAILED, ApiError
+
+
+@dataclass
+class Label:
+    """A stretch of a session, from ``ts_start`` to ``ts_end`` (epoch seconds)."""
+
+    label_id: str
+    session_id: str
+    name: str
+    label_type: str
+    category: str | None
+    ts_start: float
+    ts_end: float
+    extra: dict = field(default_factory=dict)  # what else the client sent (data, pinned, video_box...)
 
 
 @dataclass
@@ -37,6 +54,7 @@ class CaptureSession:
     ready_seen_at: float | None = None
     complete_seen_at: float | None = None
     downloads: list = field(default_factory=list)
+    labels: dict = field(default_factory=dict)  # label_id -> Label, in the order they were added
     flaky_polls: int = 0
     seq: int = 0
 
@@ -80,13 +98,36 @@ class CaptureSession:
             self.complete_seen_at = now
         return stamps
 
+    def span(self, now: float) -> tuple[float, float | None]:
+        """When the capture started and when it ended (``now`` while it runs; None before it has
+        started): what its traffic and time series cover."""
+        if self.started_at is None:
+            return self.created, None
+        return self.started_at, self.ended_at if self.ended_at is not None else now
+
     def has_tag(self, key: str, value: str) -> bool:
         return any(tag.get(key) == value for tag in self.tags)
 
 
+def _seconds(body: dict, name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"Invalid {name}: {value!r} is not a number of seconds.") from None
+    if not math.isfinite(seconds):
+        raise ApiError(400, f"Invalid {name}: {value!r} is not a number of seconds.")
+    return seconds
+
+
 class CapturesMixin:
-    """Creating, finding, stopping and listing capture sessions. Expects ``self.sessions``, the
-    settings ``ready_delay`` and ``complete_delay``, ``now()``, ``advance()`` and ``device()``."""
+    """Creating, finding, stopping and listing capture sessions, and their labels. Expects
+    ``self.sessions``, the settings ``ready_delay``, ``complete_delay`` and ``cooldown``, ``now()``,
+    ``advance()`` and ``device()``."""
 
     sessions: dict[str, CaptureSession]
 
@@ -101,6 +142,9 @@ class CapturesMixin:
         if any(s.active and s.device_address == device.address for s in self.sessions.values()):
             raise ApiError(409, "Device already has an active capture session.")
         now = self.now()
+        # The real service refuses a new capture for a while after one ends on the same device.
+        if self.cooldown and device.capture_ended_at is not None and now < device.capture_ended_at + self.cooldown:
+            raise ApiError(500, START_FAILED)
         self._seq += 1
         session = CaptureSession(
             session_id=str(uuid.uuid4()), device_address=device.address, created=now,
@@ -120,7 +164,11 @@ class CapturesMixin:
         return session
 
     def stop_session(self, session: CaptureSession) -> None:
-        session.stop(self.now(), self.complete_delay)
+        was_active, now = session.active, self.now()
+        session.stop(now, self.complete_delay)
+        device = self.devices.get(session.device_address)
+        if was_active and device is not None:
+            device.capture_ended_at = now
 
     def delete_session(self, session: CaptureSession) -> None:
         if session.active:
@@ -145,3 +193,38 @@ class CapturesMixin:
             host: count for host, count in pinned.items()
             if not any(r.fullmatch(host) or r.fullmatch(f"{host}:443") for r in ignored)
         }
+
+    # labels
+
+    def add_label(self, session: CaptureSession, body: dict) -> Label:
+        """A label from ``start_time``/``end_time`` (seconds after the session's start) or
+        ``ts_start``/``ts_end`` (epoch seconds); numbers or numeric strings."""
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(400, "Missing or invalid argument: name.")
+        for key in ("label_type", "category"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise ApiError(400, f"Invalid {key}: must be a string.")
+        bounds = []
+        for relative, epoch in (("start_time", "ts_start"), ("end_time", "ts_end")):
+            offset, stamp = _seconds(body, relative), _seconds(body, epoch)
+            if offset is None and stamp is None:
+                raise ApiError(400, f"Missing argument: {relative} (seconds after the session start) or {epoch}.")
+            if offset is not None and offset < 0:
+                raise ApiError(400, f"Invalid {relative}: must be 0 or more.")
+            bounds.append(session.created + offset if offset is not None else stamp)
+        if bounds[1] < bounds[0]:
+            raise ApiError(400, "Invalid label: it ends before it starts.")
+        known = {"name", "label_type", "category", "start_time", "end_time", "ts_start", "ts_end"}
+        label = Label(str(uuid.uuid4()), session.session_id, name, body.get("label_type") or "user",
+                      body.get("category"), bounds[0], bounds[1],
+                      extra={k: v for k, v in body.items() if k not in known})
+        session.labels[label.label_id] = label
+        return label
+
+    def label(self, label_id, session: CaptureSession | None = None) -> Label:
+        """The label ``label_id`` (of ``session`` when given); 404 otherwise."""
+        for candidate in [session] if session is not None else self.sessions.values():
+            if isinstance(label_id, str) and label_id in candidate.labels:
+                return candidate.labels[label_id]
+        raise ApiError(404, "Label not found.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# What the real service answers (HTTP 500) when a capture could not be started.
+START_FAILED = "Error starting session."
+
 
 class ApiError(Exception):
     """An answer in the API's error envelope: {"status": message, "status_code": N}."""

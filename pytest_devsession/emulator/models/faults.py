@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FAULT_KINDS = ("status", "drop", "slow", "retry_after")
+from .errors import START_FAILED
+
+FAULT_KINDS = ("status", "drop", "slow", "retry_after", "cut_short")
 
 
 @dataclass
@@ -16,8 +18,9 @@ class Fault:
     in the path after ``/v0`` (no query). ``kind``: "status" (answer ``status`` with a
     JSON error or ``body``), "drop" (close the connection without an answer), "slow"
     (sleep ``delay`` seconds, then answer normally), "retry_after" (429 with a
-    ``Retry-After: retry_after`` header). ``times``: how many matching requests it
-    hits (None: all of them).
+    ``Retry-After: retry_after`` header), "cut_short" (the request is served and takes
+    effect, then the client gets ``status`` with a JSON error or ``body`` instead of the
+    answer). ``times``: how many matching requests it hits (None: all of them).
     """
 
     method: str | None = "GET"
@@ -34,6 +37,13 @@ class Fault:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"Fault kind must be one of {FAULT_KINDS}, not {self.kind!r}")
         self._regex = re.compile(self.path)
+
+    @classmethod
+    def cut_short_create(cls, times: int | None = 1) -> Fault:
+        """A capture create that really opens the session (it is listed, the device is capturing)
+        while the client gets HTTP 500 "Error starting session."."""
+        return cls(method="POST", path=r"^/sessions$", kind="cut_short", status=500,
+                   body={"status": START_FAILED, "status_code": 500}, times=times)
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.hits >= self.times:

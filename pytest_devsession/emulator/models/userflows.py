@@ -167,8 +167,20 @@ class UserFlowsMixin:
             event.status_message = str(status_message)
         return event
 
-    def create_event(self, flow: UserFlow, device: Device) -> PerfEvent:
-        event = PerfEvent(str(uuid.uuid4()), flow.user_flow_id, device.device_id, device.hostname, self.now())
+    def create_event(self, flow: UserFlow, device: Device, session_id=None, status=None,
+                     status_message=None) -> PerfEvent:
+        """A performance event for ``device``, of capture session ``session_id`` if given."""
+        if status is not None:
+            status = normalize_status(status)
+        if session_id is not None:
+            if not isinstance(session_id, str) or not session_id:
+                raise ApiError(400, "Invalid argument: session_id.")
+            self.session(session_id)
+            if self.event_of_session(session_id) is not None:
+                raise ApiError(400, "Session already belongs to a user flow.")
+        event = PerfEvent(str(uuid.uuid4()), flow.user_flow_id, device.device_id, device.hostname, self.now(),
+                          session_id=session_id, status=status or "Not Set",
+                          status_message=None if status_message is None else str(status_message))
         flow.events[event.perf_event_id] = event
         return event
 
