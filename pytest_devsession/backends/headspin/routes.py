@@ -13,15 +13,19 @@ def _q(value: str) -> str:
 DEVICES = "/devices"
 
 
-def lock(platform: str, serial: str) -> str:
-    # code: third-party clients; by platform
-    return f"/adb/{_q(serial)}/lock" if platform == "android" else f"/idevice/{_q(serial)}/lock"
+# code: third-party clients. Android is locked by its serial on /adb/, iOS by its UDID on
+# /idevice/; any other kind of device (Roku, smart TV, desktop browser) only by its id.
+PLATFORM_LOCKS = {"android": "adb", "ios": "idevice"}
 
 
-def unlock(platform: str, serial: str) -> str:
-    return f"/adb/{_q(serial)}/unlock" if platform == "android" else f"/idevice/{_q(serial)}/unlock"
+def device_lock(platform: str, name: str, verb: str) -> str | None:
+    """``POST`` route that locks (``verb`` "lock") or unlocks ("unlock") a device by platform:
+    ``name`` is an Android serial or an iOS UDID; None for a platform locked by id only."""
+    route = PLATFORM_LOCKS.get(platform)
+    return None if route is None else f"/{route}/{_q(name)}/{verb}"
 
 
+# POST with {"device_id": ...}: any platform.
 LOCK_BY_ID = "/devices/lock"
 UNLOCK_BY_ID = "/devices/unlock"
 SESSIONS = "/sessions"

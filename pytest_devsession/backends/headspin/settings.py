@@ -12,7 +12,9 @@ from ...settings import Secret, Section, parse_url, setting, usage
 TOKEN_ENV = "HEADSPIN_API_TOKEN"
 DEFAULT_API_URL = "https://api-dev.headspin.io/v0"
 DEFAULT_UI_URL = "https://ui-dev.headspin.io"
-DEVICE_ADDRESS = re.compile(r"^[A-Za-z0-9._:-]+@[A-Za-z0-9.-]+$")
+# ID@HOSTNAME as the device list gives it: ID is an Android device's serial, an iOS device's UDID,
+# any other kind's own id (no space, @, slash or comma: DEVSESSION_DEVICES is comma separated).
+DEVICE_ADDRESS = re.compile(r"^[^\s@/?#,]+@[A-Za-z0-9._-]+(:[0-9]+)?$")
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,12 @@ class HeadSpinSettings(Section):
     ui_url: str = DEFAULT_UI_URL
     token: Secret = field(default_factory=lambda: Secret(""), repr=False)
 
-    device_form = "SERIAL@HOSTNAME"
+    device_form = "ID@HOSTNAME"
 
     def check_device(self, setting: str, address: str) -> str:
         if not DEVICE_ADDRESS.match(address):
-            raise usage(setting, f"malformed device address {address!r}; expected SERIAL@HOSTNAME, "
+            raise usage(setting, f"malformed device address {address!r}; expected ID@HOSTNAME as HeadSpin's "
+                                 "device list gives it (ID: an Android device's serial, an iOS device's UDID), "
                                  "for example 2124d0e6@proxy-us-mv-1.headspin.io")
         return address
 
