@@ -16,6 +16,14 @@ each video is --video-mb MB. Against it, in this one process run:
     after another in the test's teardown; unlock at the end;
 (c) the critical-path bound: per test ready + body + complete, one test after another on one device.
 
+Then one capture around a module (``--devsession-scope module``, --scope-tests tests of --scope-body s):
+
+(d) plain pytest on the same tests, without --devsession;
+(e) the plugin with one capture for the module: a label, a user flow event and a HAR cut per test;
+(f) the plugin with a capture per test;
+(g) the bound for (e): (d) + one ready + one complete + the last downloads (the module's one video and
+    appium.log at --bandwidth, and one HAR request per test, four at a time, at --latency each).
+
 Both (a) and (b) run in a pytest subprocess, so both walls include pytest's start-up. The readiness lag is how
 late a client learnt that its capture was ready: from the emulator's ready moment to the moment the first
 timestamps answer showing it reached the client (median over the tests); the completion lag likewise for
@@ -42,6 +50,7 @@ BODY = 0.5  # s each test runs
 ARTIFACTS = ("mp4", "har", "appium.log")
 USERFLOW = "Speed"
 TARGET_BOUND, TARGET_NAIVE, TARGET_LAG_MS = 1.12, 1.45, 100  # the issue's "done when"
+TARGET_SCOPE_BOUND, TARGET_SCOPE_GAIN = 1.1, 4.0  # one capture per module: vs its bound, vs a capture per test
 
 TEST = '''
 @pytest.mark.userflow({userflow!r})
@@ -222,6 +231,60 @@ def measure(emulator: HeadSpinEmulator, folder: Path, args: list[str], env: dict
     )
 
 
+def measure_scope(emulator: HeadSpinEmulator, folder: Path, args: list[str], env: dict, tests: int,
+                  name: str) -> float:
+    """One run of the module-scope case; checks that each test kept its own evidence."""
+    emulator.reset()
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=folder,
+                          env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    wrong = [f"pytest exited {done.returncode}"] if done.returncode != 0 else []
+    sessions = list(emulator.sessions.values())
+    if name == "plain":
+        wrong += [f"{len(sessions)} capture sessions without --devsession"] if sessions else []
+    else:
+        flow = emulator.userflow_by_name(USERFLOW)
+        events = list(flow.events.values()) if flow else []
+        if sorted(e.status for e in events) != ["Passed"] * tests or any(len(e.measurements) != 1 for e in events):
+            wrong.append(f"{len(events)} user flow events, statuses {sorted(e.status for e in events)}")
+        expected = 1 if name == "scoped" else tests
+        if len(sessions) != expected or any(s.state != "complete" for s in sessions):
+            wrong.append(f"{len(sessions)} capture sessions (expected {expected}), all complete: "
+                         f"{all(s.state == 'complete' for s in sessions)}")
+        hars = sorted(folder.rglob("session.har"))
+        if len(hars) != tests:
+            wrong.append(f"{len(hars)} HAR files for {tests} tests")
+        if name == "scoped" and sessions:
+            labels = list(sessions[0].labels.values())
+            if len(labels) != tests:
+                wrong.append(f"{len(labels)} labels for {tests} tests")
+    if wrong:
+        sys.exit(f"{name}: {'; '.join(wrong)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return wall
+
+
+def scope_case(emulator: HeadSpinEmulator, tmp: str, env: dict, device: str, options) -> dict[str, float]:
+    tests = options.scope_tests
+    suite = "import time\n\nimport pytest\n" + "".join(
+        TEST.format(userflow=USERFLOW, n=n, body=options.scope_body) for n in range(tests))
+    common = ["--devsession", "--devsession-backend", "headspin", "--devsession-device", device,
+              "--devsession-artifacts", ",".join(ARTIFACTS)]
+    clients = {"plain": [], "scoped": [*common, "--devsession-scope", "module"], "per-test": common}
+    walls: dict[str, list[float]] = {name: [] for name in clients}
+    for number in range(options.runs):
+        for name in (list(clients) if number % 2 == 0 else list(reversed(clients))):
+            folder = Path(tmp, f"scope-{name}-{number}")
+            folder.mkdir()
+            (folder / "test_module.py").write_text(suite)
+            (folder / "conftest.py").write_text(
+                "def pytest_configure(config):\n"
+                "    config.addinivalue_line('markers', 'userflow(name): user flow')\n")
+            walls[name].append(measure_scope(emulator, folder, clients[name], env, tests, name))
+            print(f"  run {number + 1}: module of {tests} tests, {name} {walls[name][-1]:.2f} s", flush=True)
+    return {name: statistics.median(values) for name, values in walls.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=12, help="tests in the suite (default 12)")
@@ -230,6 +293,9 @@ def main() -> None:
                         help="download MB/s, 1 MB = 10^6 bytes, shared by all downloads (default 40)")
     parser.add_argument("--video-mb", type=float, default=20.0, help="MB of each session's video (default 20)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each client; medians are printed (default 1)")
+    parser.add_argument("--scope-tests", type=int, default=20, help="tests in the module-scope case (default 20)")
+    parser.add_argument("--scope-body", type=float, default=0.2, help="seconds each of them runs (default 0.2)")
+    parser.add_argument("--only", choices=("test", "module"), help="run one case only (default both)")
     options = parser.parse_args()
 
     video_bytes = round(options.video_mb * 10**6)
@@ -246,6 +312,10 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="headspin-speed-") as tmp, emulator:
         env = environment(emulator, device)
+        scope = scope_case(emulator, tmp, env, device, options) if options.only != "test" else None
+        if options.only == "module":
+            report_scope(scope, options, emulator)
+            return
         clients = {
             "plugin": ["--devsession", "--devsession-backend", "headspin", "--devsession-device", device,
                        "--devsession-artifacts", ",".join(ARTIFACTS)],
@@ -279,6 +349,22 @@ def main() -> None:
     print(f"\nplugin / bound   {plugin / bound:5.2f}   (target <= {TARGET_BOUND})")
     print(f"naive / plugin   {naive / plugin:5.2f}   (target >= {TARGET_NAIVE})")
     print(f"readiness lag    {ms(figure('plugin', 'ready_lag')):>5} ms (median; target <= {TARGET_LAG_MS} ms)")
+    if scope is not None:
+        report_scope(scope, options, emulator)
+
+
+def report_scope(walls: dict[str, float], options, emulator: HeadSpinEmulator) -> None:
+    tests = options.scope_tests
+    other = 200_000  # appium.log and the like: small next to the video
+    downloads = (emulator.video_bytes + other) / (options.bandwidth * 10**6) \
+        + options.latency * (2 + -(-tests // 4))  # the video, the log, then the HARs four at a time
+    bound = walls["plain"] + READY_DELAY + COMPLETE_DELAY + downloads
+    print(f"\nmodule of {tests} tests of {options.scope_body} s, one capture (--devsession-scope module)")
+    print(f"  plain pytest {walls['plain']:.2f} s; bound (plain + ready + complete + last downloads "
+          f"{downloads:.2f} s) {bound:.2f} s")
+    print(f"  scoped {walls['scoped']:.2f} s; a capture per test {walls['per-test']:.2f} s")
+    print(f"scoped / bound      {walls['scoped'] / bound:5.2f}   (target <= {TARGET_SCOPE_BOUND})")
+    print(f"per-test / scoped   {walls['per-test'] / walls['scoped']:5.2f}   (target >= {TARGET_SCOPE_GAIN})")
 
 
 if __name__ == "__main__":

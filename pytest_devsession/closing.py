@@ -52,6 +52,7 @@ class Closer:
         self.hook = hook
         self.backend = None
         self.service_url: str | None = None
+        self.scopes = None  # scopes.Scopes: the captures tests share
         self.records: list[SessionRecord] = []
         self.reports = LiveReports(config)
         # Attempts whose capture is closed and whose verdict waits for their teardown report:
@@ -167,6 +168,8 @@ class Closer:
             status=status, status_message=message, measurements=measurements,
             # pytest-rerunfailures counts attempts on the item, from 1.
             attempt=getattr(item, "execution_count", None) or 1,
+            scope=capture.scope if capture else "test",
+            part_id=state.part.id(capture.session_id) if capture and state.part else None,
         )
         # Pending from here: an interruption while closing still leaves a verdict to give.
         self.pending[item.nodeid] = Attempt(item, record, reports, state, handle)
@@ -175,7 +178,10 @@ class Closer:
             # Two jobs close it: the downloads (submitted here) and the verdict (with the teardown report).
             self.closing[id(record)] = [2, item, record]
             try:
-                self._close_capture(item, state, record, download=not interrupted)
+                if state.part is not None:  # inside a capture its scope shares: the test's window ends
+                    self.scopes.finish_part(item, state, record, not interrupted, self)
+                else:
+                    self._close_capture(item, state, record, download=not interrupted)
             except BaseException:
                 self.job_done(record, state)
                 raise
@@ -202,8 +208,8 @@ class Closer:
         if state.session_id not in self.open:
             self.ledger("close_session", state.session_id)
         try:
-            if isinstance(self.backend, HeldPerSession):
-                self.backend.discard(state.session_id)
+            if isinstance(self.backend, HeldPerSession):  # a shared session's own: when its scope is done
+                self.backend.discard(state.part.id(state.session_id) if state.part else state.session_id)
         except Exception as exc:  # noqa: BLE001
             record.problems.append(f"cannot free what the session held: {exc}")
 
@@ -269,8 +275,12 @@ class Closer:
     def _verdict_job(self, item: pytest.Item, state: CaptureState, record: SessionRecord, handle) -> None:
         try:
             doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
-            verdict.give(self.backend, self.spool, self.service_url, record, doc=doc,
-                         description=state.options.userflow_description, build_id=self.settings.build_id)
+            if state.part is not None:
+                verdict.give_part(self.backend, record, state.device, state.part,
+                                  description=state.options.userflow_description)
+            else:
+                verdict.give(self.backend, self.spool, self.service_url, record, doc=doc,
+                             description=state.options.userflow_description, build_id=self.settings.build_id)
             self.ledger("mark_session", state.session_id, verdict_sent=True)  # delivered or spooled
             state.finished = True
             _close_journal(handle)  # delivered or spooled by now

@@ -14,12 +14,15 @@ import pytest
 from . import markers, recovery
 from .backends.base import CallEnd
 from .handle import DevSession, handle_key
-from .opening import open_capture
 from .record import SessionRecord
 from .reporting import junit
 from .run import Run
+from .scopes import Scopes
 from .signals import timeout_paused
 from .state import DevSessionWarning, earlier_key, options_key, reports_key, state_key, warn  # noqa: F401
+
+
+next_key = pytest.StashKey[object]()  # the test this process runs next (None: the last)
 
 
 class Controller:
@@ -27,6 +30,8 @@ class Controller:
         self.config = config
         self.settings = settings
         self.run = Run(config, settings)
+        # The capture a class, module or run shares (--devsession-scope); a test's own otherwise.
+        self.run.scopes = self.run.closer.scopes = Scopes(self.run, self._options, self.wants_capture)
 
     # the run -----------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -66,7 +71,7 @@ class Controller:
         # wrapper (trylast), inside pytest's warnings wrapper, so that the problems' warnings show.
         run = self.run
         try:
-            run.release_all()
+            run.release_all(interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED)
             run.closer.drain(interrupted=run.ctrl_c_postponed)
             if run.is_worker:
                 # The records as closed (reports carried them as they were at the test's end).
@@ -133,10 +138,11 @@ class Controller:
         return options.capture and (self.settings.capture == "all" or options.marked)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         # One protocol runs every attempt of a test (pytest-rerunfailures loops inside it).
         item.stash[reports_key] = []
         item.stash[earlier_key] = []
+        item.stash[next_key] = nextitem  # whether a capture its scope shares goes on after it
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         # A plain implementation: it runs after the skip marks (tryfirst) and
@@ -152,7 +158,7 @@ class Controller:
         if not self.wants_capture(options):
             return
         with timeout_paused(item):  # a per-test timeout measures the test, not the capture's start
-            open_capture(self.run, item, options, handle)
+            self.run.scopes.enter(item, options, handle)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -164,7 +170,7 @@ class Controller:
             backend = self.run.backend
             if state is not None and isinstance(backend, CallEnd):
                 try:
-                    backend.call_ended(state.session_id)
+                    backend.call_ended(state.part.id(state.session_id) if state.part else state.session_id)
                 except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
                     warn(f"pytest-devsession: {item.nodeid}: cannot end the recording: {type(exc).__name__}: {exc}")
 
@@ -190,7 +196,17 @@ class Controller:
                      f"test: {type(exc).__name__}: {exc}")
             finally:
                 self.run.devices.give_back(item)  # the capture is closed: the device is free for any process
+                self._after(item)
         return report
+
+    def _after(self, item: pytest.Item) -> None:
+        """The test's teardown is over: the capture its scope shares ends when the next test is not in it."""
+        try:
+            with timeout_paused(item):
+                self.run.scopes.after(item, item.stash.get(next_key, None))
+        except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001 - never the test's outcome
+            warn(f"pytest-devsession: {item.nodeid}: cannot close the capture of its {self.settings.scope}: "
+                 f"{type(exc).__name__}: {exc}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report) -> None:

@@ -25,7 +25,6 @@ from .pool import DeviceBusy, Pool
 from .pool import available as pool_available
 from .pool import folder_for as pool_folder
 from .signals import deferred_signals
-from .workers import xdist_workers
 
 taken_key = pytest.StashKey[str]()  # the pool device this test holds
 
@@ -47,15 +46,6 @@ class Devices:
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         self.worker_id = workerinput["workerid"] if self.is_worker else None
-        # "local" is this machine: every worker has its own capture proxy, so it is never exclusive.
-        exclusive = [d for d in settings.devices if d != "local"]
-        workers = None if self.is_worker else xdist_workers(config)
-        if workers and exclusive and workers[0] > len(settings.devices):
-            raise pytest.UsageError(
-                f"pytest-devsession: {workers[1]} starts {workers[0]} xdist workers, more than there are "
-                f"devices ({len(settings.devices)}: {', '.join(settings.devices)}); each worker needs its own "
-                "device: pass one --devsession-device per worker or start fewer workers"
-            )
         # The device this process tries first (worker gwN: the N-th); any free one of the pool will do.
         index = int(re.sub(r"\D", "", self.worker_id) or 0) if self.is_worker else 0
         if settings.devices == ("local",):
@@ -120,6 +110,12 @@ class Devices:
         if address is None:
             return
         del item.stash[taken_key]
+        self.give_back_address(address)
+
+    def give_back_address(self, address: str) -> None:
+        """A capture on ``address`` is closed (a test's, or one its class, module or run shared)."""
+        if self.pool is None or address not in self.pool.held:
+            return
         try:
             self.stop_unknown_sessions(address)
         finally:

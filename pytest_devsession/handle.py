@@ -23,6 +23,7 @@ class DevSession:
 
     nodeid: str
     capture: object = field(default=None, repr=False)  # the capture's identity (state.Capture), once open
+    part: object = field(default=None, repr=False)  # in a capture shared by its scope: the test's window (state.Part)
     artifacts_dir: Path | None = None
     userflow: str | None = None
     measurements: list[dict] = field(default_factory=list)
@@ -46,6 +47,13 @@ class DevSession:
     def url(self) -> str | None:
         """The session's page at the service (None for a service without pages)."""
         return self.capture.url if self.capture is not None else None
+
+    @property
+    def driver_id(self) -> str | None:
+        """What this test's drivers and results are kept under: the session, or the test's part of it."""
+        if self.capture is None:
+            return None
+        return self.part.id(self.capture.session_id) if self.part is not None else self.capture.session_id
 
     @property
     def active(self) -> bool:
@@ -72,12 +80,12 @@ class DevSession:
         """Record ``driver`` as part of this session: a Selenium Chromium driver gives the
         video and the console log, an Appium driver its cut of appium.log."""
         if isinstance(self._backend, Drivers):  # other services record their devices themselves
-            self._backend.attach(self.session_id, driver)
+            self._backend.attach(self.driver_id, driver)
 
     def detach(self, driver) -> None:
         """Stop recording ``driver`` (before it quits, so the video ends with the test)."""
         if isinstance(self._backend, Drivers):
-            self._backend.detach(self.session_id, driver)
+            self._backend.detach(self.driver_id, driver)
 
     def measure(self, key: str, value, units: str | None = None, type: str | None = None) -> None:
         """Record a custom measurement; it is uploaded to the session's user flow after the test."""

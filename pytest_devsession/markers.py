@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from .settings import ANY_DEVICE, parse_artifacts
+from .settings import ANY_DEVICE, SCOPES, parse_artifacts
 
-DEVSESSION_KWARGS = ("capture", "device", "artifacts", "mitm_ignore", "network_keep_in_session_patterns")
+DEVSESSION_KWARGS = ("capture", "device", "artifacts", "mitm_ignore", "network_keep_in_session_patterns", "scope")
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class MarkerOptions:
     mitm_ignore: tuple[str, ...] = ()
     network_keep_in_session_patterns: tuple[str, ...] = ()
     marked: bool = False
+    scope: str | None = None  # from a module's or class's marker; None: the run's --devsession-scope
 
 
 class MarkerError(Exception):
@@ -62,6 +63,10 @@ def parse(item: pytest.Item) -> MarkerOptions:
 
     values: dict = {}
     marks = list(item.iter_markers("devsession"))
+    for node, mark in item.iter_markers_with_node("devsession"):
+        if "scope" in mark.kwargs and isinstance(node, pytest.Function):
+            raise MarkerError("@pytest.mark.devsession(scope=...) belongs on a module (pytestmark) or a class: "
+                              "it says what one capture is opened around, and a test is always inside it")
     for mark in reversed(marks):  # farthest first, so the closest overrides
         if mark.args:
             raise MarkerError(
@@ -93,7 +98,11 @@ def parse(item: pytest.Item) -> MarkerOptions:
             artifacts = parse_artifacts("@pytest.mark.devsession(artifacts=...)", artifacts)
         except pytest.UsageError as exc:
             raise MarkerError(str(exc).removeprefix("pytest-devsession: ")) from None
+    scope = values.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise MarkerError(f"@pytest.mark.devsession(scope=...) must be one of {', '.join(SCOPES)}, got {scope!r}")
     return MarkerOptions(
+        scope=scope,
         capture=capture,
         userflow=userflow,
         userflow_description=description,

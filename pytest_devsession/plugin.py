@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from . import hookspecs
-from .settings import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES
+from .settings import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES, SCOPES
 
 CONTROLLER_NAME = "devsession-controller"
 # The built-in backends, plugins like any other (each: its options, settings section and factory).
@@ -54,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="threads that name the session, send its status and measurements and download its "
                          "artifacts while the next test runs (default 4; 0: in the test's teardown; "
                          "env DEVSESSION_BACKGROUND, ini devsession_background)")
+    group.addoption("--devsession-scope", dest="devsession_scope", metavar="SCOPE",
+                    help=f"one capture session around each {', '.join(SCOPES[:-1])} or the whole {SCOPES[-1]} "
+                         "(default test; env DEVSESSION_SCOPE, ini devsession_scope); each test is still its own "
+                         "unit of evidence: a label, a user flow event, its own HAR")
     group.addoption("--devsession-cleanup", dest="devsession_cleanup", action="store_true", default=False,
                     help="release devices and captures left by runs that died, then exit")
     group.addoption("--devsession-flush", dest="devsession_flush", action="store_true", default=False,
@@ -73,6 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_har_raw", "keep HAR files unredacted (true/false)")
     parser.addini("devsession_redact", "more names to redact in HAR files, one per line or comma-separated")
     parser.addini("devsession_background", "threads for the steps after a test that need no device (default 4)")
+    parser.addini("devsession_scope", "test (default), class, module or session: what one capture is opened around")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
 
@@ -84,7 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "devsession(capture=True, device=None, artifacts=None, mitm_ignore=None, "
-        "network_keep_in_session_patterns=None): per-test capture settings",
+        "network_keep_in_session_patterns=None, scope=None): per-test capture settings (scope: on a module "
+        "or class, one capture around its tests: test, class, module or session)",
     )
     from .settings import resolve
 

@@ -30,11 +30,21 @@ class SessionRecord:
     attempt: int = 1  # pytest-rerunfailures' attempt, from 1
     final: bool = True  # False for an attempt that pytest ran again
     earlier_attempts: list[dict] = field(default_factory=list)  # on a final attempt: the ones rerun before it
+    scope: str = "test"  # what the capture was opened around: test, class, module or session
+    part_id: str | None = None  # in a shared capture: the test's own id in it (``{session_id}~{n}``)
+    label_id: str | None = None  # in a shared capture: the service's mark of the test's window
+    video_offset: float | None = None  # in a shared capture: where the test starts in the session's video (s)
+    video_duration: float | None = None  # ... and how long it lasts there (s)
 
     @property
     def key(self) -> tuple:
         """The same session, whichever process or copy: node id, attempt and session id."""
         return self.nodeid, self.attempt, self.session_id
+
+    @property
+    def evidence_id(self) -> str | None:
+        """What the reports find this test's evidence by: its part of a shared capture, or its session."""
+        return self.part_id or self.session_id
 
     def to_dict(self) -> dict:
         return asdict(self)

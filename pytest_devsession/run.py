@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from . import outcome, recovery
-from .backends.base import AuthenticationError, BackendError, Device
+from .backends.base import AuthenticationError, BackendError, Device, Parts
 from .background import Background
 from .closing import Closer
 from .devices import Devices
@@ -65,6 +65,7 @@ class Run:
         self.closer = Closer(config, settings, self.background, self.spool, self.problems, self.open,
                              self.write_ledger, self.hook)
         self.tested = False  # a test of this run reported: its manifest replaces the last one
+        self.scopes = None  # scopes.Scopes, set by the controller
 
     # the start ---------------------------------------------------------------------
     def make_backend(self) -> None:
@@ -101,6 +102,14 @@ class Run:
                   and options.device and options.device not in self.known]
         if pinned:
             raise pytest.UsageError("pytest-devsession: wrong marker arguments:\n" + "\n".join(pinned))
+        if not isinstance(backend, Parts):  # before any device is locked
+            shared = ([f"--devsession-scope {self.settings.scope}"] if self.settings.scope != "test" else []) + \
+                [f"{item.nodeid}: @pytest.mark.devsession(scope={options.scope!r})" for item in items
+                 if (options := item.stash.get(options_key, None)) is not None and options.scope not in (None, "test")]
+            if shared:
+                raise pytest.UsageError(
+                    f"pytest-devsession: the {backend.name} backend cannot share one capture between tests "
+                    f"(accepted scope: test): {'; '.join(shared[:3])}{' ...' if len(shared) > 3 else ''}")
         # The backend's locks and sessions that outlive this process (HeadSpin's, an external capture
         # server's) are left to the next run when this one dies; an xdist worker keeps a ledger all
         # the same, so that the main process knows what a crashed worker ran.
@@ -149,16 +158,20 @@ class Run:
                 warn(f"pytest-devsession: {record.nodeid}: {problem}")
 
     # the end -----------------------------------------------------------------------
-    def release_all(self) -> None:
+    def release_all(self, interrupted: bool = True) -> None:
         """Stop every capture still open and unlock every device: the run's leases.
 
         A second Ctrl-C while this runs is noted, not obeyed: leaving now would
-        leave the device locked for everyone else.
+        leave the device locked for everyone else. ``interrupted=False``: the run stopped
+        early (``-x``, ``--maxfail``), not by Ctrl-C: a shared capture's tests still get
+        their downloads.
         """
         for nodeid in list(self.closer.pending):  # closed, but their teardown report never came
             self.closer.keep(self.closer.deliver(nodeid))
         if self.backend is None:
             return
+        if self.scopes is not None:
+            self.scopes.close_all(interrupted=interrupted)
         if not (self.open or self.devices.busy()):
             self.devices.sweep()
             return

@@ -24,6 +24,8 @@ ARTIFACT_EXTENSIONS = (
     "device.log", "device.log.gz", "jsconsole.log", "jsconsole.log.gz",
 )
 DEFAULT_ARTIFACTS = ("har", "mp4")
+# What one capture session is opened around: each test, or every test of a class, a module, the run.
+SCOPES = ("test", "class", "module", "session")
 # Any backend's device address (each backend checks its own form, and its device list has the last word).
 ANY_DEVICE = re.compile(r"^[A-Za-z0-9._:@-]+$")
 DEFAULT_VIDEO_SIZE = (1280, 720)  # Chromium's page and its video's frame (drivers.browser, drivers.video)
@@ -89,6 +91,7 @@ class Settings:
     har_raw: bool = False
     redact: tuple[str, ...] = ()
     background: int = 4  # threads for the steps after a test that need no device; 0: in the test's teardown
+    scope: str = "test"  # what one capture is opened around: a test, a class, a module or the run (SCOPES)
     cleanup: bool = False
     flush: bool = False
 
@@ -273,6 +276,7 @@ def resolve(config: pytest.Config) -> Settings:
         store_dir=path_setting(config, setting(config, "devsession_store", "DEVSESSION_STORE", ".devsession")[1]),
         har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
         background=parse_count(*setting(config, "devsession_background", "DEVSESSION_BACKGROUND", 4)),
+        scope=parse_choice(*setting(config, "devsession_scope", "DEVSESSION_SCOPE", "test"), SCOPES),
         redact=tuple(n.strip() for n in redact.replace("\n", ",").split(",") if n.strip()),
         cleanup=cleanup,
         flush=flush,

@@ -37,6 +37,21 @@ class Capture:
 
 
 @dataclass
+class Part:
+    """A test inside a capture shared by its class, module or run (``scopes.py``): its own window of it."""
+    index: int  # 1 for the capture's first test
+    nodeid: str
+    start: float  # epoch seconds: the test's setup found the capture ready
+    end: float | None = None  # epoch seconds: the test's teardown ended
+    offset: float = 0.0  # seconds from the capture's start (its video's first frame) to the test's start
+    label_id: str | None = None  # the service's mark of the window (HeadSpin: a label)
+
+    def id(self, session_id: str) -> str:
+        """The part's own id: what its drivers are attached to and its results are kept under."""
+        return f"{session_id}~{self.index}"
+
+
+@dataclass
 class CaptureState:
     """A test's part in a capture: where its artifacts go, what its markers asked, how far its closing is."""
     capture: Capture
@@ -44,6 +59,7 @@ class CaptureState:
     options: markers.MarkerOptions
     closed: bool = False  # capture stopped and artifacts downloaded (or given up)
     finished: bool = False  # status and measurements delivered or spooled
+    part: Part | None = None  # inside a shared capture (scope class, module or session): the test's window
 
     @property
     def session_id(self) -> str:

@@ -6,7 +6,7 @@ problem of the record, and a failure that may pass later goes to the spool for t
 """
 from __future__ import annotations
 
-from .backends.base import Annotation, BackendError, Naming, UserFlows
+from .backends.base import Annotation, BackendError, Device, Naming, Parts, UserFlows
 from .record import SessionRecord
 from .spool import transient
 
@@ -90,3 +90,20 @@ def spool(backend_name: str, service_url: str | None, spool, record: SessionReco
             spool.put(kind, backend_name, service_url, **payload)
     record.spooled += 1
     record.problems.append("status and measurements kept in the spool: the run was interrupted")
+
+
+def give_part(backend, record: SessionRecord, device: Device, part, description: str | None = None) -> None:
+    """A test inside a shared capture: its own entry in its user flow (on HeadSpin a label and a
+    performance event), with its status and measurements (never raises). Not spooled: a part's
+    entry cannot be made later without its window; its measurements stay in the reports."""
+    userflow, measurements = record.userflow, record.measurements
+    if not userflow or not isinstance(backend, Parts):
+        if measurements:
+            record.problems.append(f"{len(measurements)} measurement(s) not uploaded: the test has no user flow "
+                                   "(add @pytest.mark.userflow or --devsession-userflow)")
+        return
+    done = step(record, "report the test's part of the shared capture", lambda: backend.report_part(
+        record.session_id, device, part, userflow, description, record.status, record.status_message, measurements),
+        None, None, backend.name, None)
+    record.measurements_uploaded = done and bool(measurements)
+    record.label_id = part.label_id

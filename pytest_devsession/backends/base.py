@@ -7,7 +7,8 @@ it is used), so that a backend implements nothing it has no use for: ``Locking``
 ``LiveSessions`` on a device, ``Naming`` a session, ``UserFlows`` (status and measurements),
 ``Artifacts`` to download, ``Links`` to a session, ``Proxied`` (a proxy for the test's clients),
 ``Drivers`` to attach, ``CallEnd`` (the test's call is over), ``HeldPerSession`` (what a session holds
-until its artifacts are on disk), ``AppiumProvider`` (an Appium server).
+until its artifacts are on disk), ``AppiumProvider`` (an Appium server), ``Parts`` (tests sharing one
+capture, each with its own window, verdict and cut of the artifacts).
 
 A plugin adds a backend with the hooks in ``hookspecs.py``; the built-in ones are ``headspin/`` and
 ``local/``.
@@ -184,6 +185,29 @@ class HeldPerSession(Protocol):
 
     def discard(self, session_id: str) -> None:
         """The session is finished and its artifacts are on disk: free what it held."""
+
+
+# ``Parts.download_part``: this artifact is the whole session's (a video, a device log): it is
+# downloaded once when the shared capture is closed, and each test links it (with its offset).
+SHARED = -1
+
+
+@runtime_checkable
+class Parts(Protocol):
+    """Tests share one capture (``--devsession-scope class|module|session``); each is a part of it.
+
+    ``part`` is a ``state.Part``: the test's index, node id and time window (epoch seconds), and
+    ``part.id(session_id)``, the id its drivers are attached to. ``end_part`` may set ``part.label_id``.
+    """
+
+    def begin_part(self, session_id: str, part) -> None: ...
+    def end_part(self, session_id: str, part) -> None: ...
+    def report_part(self, session_id: str, device: Device, part, userflow: str, description: str | None,
+                    status: str, message: str | None, measurements: list[dict]) -> None:
+        """The test's own entry in its user flow, with its status and measurements."""
+    def download_part(self, session_id: str, part, ext: str, dest: Path) -> int | None:
+        """The test's part of an artifact into ``dest``; None when it has none, ``SHARED`` when the
+        artifact is the whole session's (the engine downloads it once and links it)."""
 
 
 @runtime_checkable

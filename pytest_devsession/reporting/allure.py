@@ -42,6 +42,7 @@ def attachment_type(artifact: str) -> tuple[str, str]:
 
 
 LABEL = "devsession_session_id"
+PART_LABEL = "devsession_part_id"  # a test inside a capture its class, module or run shares
 
 
 class AllureEvidence:
@@ -81,6 +82,8 @@ class AllureEvidence:
                                "in manifest.json only")
         if record.session_id:
             allure.dynamic.label(LABEL, record.session_id)
+            if record.part_id:
+                allure.dynamic.label(PART_LABEL, record.part_id)
         if record.url:
             allure.dynamic.link(record.url, name=f"capture session {record.session_id}")
         if record.measurements:
@@ -91,7 +94,7 @@ class AllureEvidence:
         """Every session is closed: its artifacts and problems join the result its label names."""
         folder = Path(self.results_dir or getattr(config.option, "allure_report_dir", "") or "")
         records = [SessionRecord.of(r) for r in records]
-        wanted = {r.session_id: r for r in records if r.session_id and (r.artifacts or r.problems)}
+        wanted = {r.evidence_id: r for r in records if r.session_id and (r.artifacts or r.problems)}
         # Under xdist the results were written by the workers; the records reached this process.
         if not wanted or not folder.is_dir():
             return
@@ -100,8 +103,8 @@ class AllureEvidence:
                 result = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            ids = [label.get("value") for label in result.get("labels", []) if label.get("name") == LABEL]
-            record = wanted.get(ids[0]) if ids else None
+            labels = {label.get("name"): label.get("value") for label in result.get("labels", [])}
+            record = wanted.get(labels.get(PART_LABEL) or labels.get(LABEL))
             if record is None:
                 continue
             attachments = result.setdefault("attachments", [])

@@ -35,7 +35,7 @@ def extras(record: SessionRecord) -> list[dict]:
     if record.session_id:
         place = ex.html("<p>devsession: the artifacts were still downloading when the report was written; "
                         "see manifest.json</p>")
-        place["name"] = f"{PLACEHOLDER} {record.session_id}"
+        place["name"] = f"{PLACEHOLDER} {record.evidence_id}"
         items.append(place)
     return items
 
@@ -47,7 +47,7 @@ def report_dir(config) -> Path | None:
 
 
 def is_placeholder(extra, record: SessionRecord) -> bool:
-    return isinstance(extra, dict) and extra.get("name") == f"{PLACEHOLDER} {SessionRecord.of(record).session_id}"
+    return isinstance(extra, dict) and extra.get("name") == f"{PLACEHOLDER} {SessionRecord.of(record).evidence_id}"
 
 
 def artifacts_html(record: SessionRecord, report_dir: Path | None = None) -> str:
@@ -57,7 +57,10 @@ def artifacts_html(record: SessionRecord, report_dir: Path | None = None) -> str
     for name, path in record.artifacts.items():
         link = html.escape(_relative(path, report_dir))
         if name == "mp4":
-            parts.append(f'<video controls width="480" src="{link}"></video>')
+            # A video shared by the test's class, module or run starts and ends at the test's part of it.
+            window = f"#t={record.video_offset:.2f},{record.video_offset + (record.video_duration or 0):.2f}" \
+                if record.video_offset is not None else ""
+            parts.append(f'<video controls width="480" src="{link}{window}"></video>')
         parts.append(f'<a class="devsession-artifact" href="{link}">{html.escape(name)}</a>')
     for problem in record.problems:
         parts.append(f'<p class="devsession-problem">problem: {html.escape(problem)}</p>')

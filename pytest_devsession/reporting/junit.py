@@ -30,6 +30,8 @@ def properties(record: SessionRecord, artifacts: bool = True) -> list[tuple[str,
     ]
     if record.attempt > 1:
         props.append(("devsession_attempt", record.attempt))
+    if record.scope != "test":  # a capture shared by the test's class, module or run
+        props += [("devsession_scope", record.scope), ("devsession_part_id", record.part_id)]
     if artifacts:
         props += artifact_properties(record)
     for earlier in record.earlier_attempts:
@@ -37,11 +39,16 @@ def properties(record: SessionRecord, artifacts: bool = True) -> list[tuple[str,
             props.append((f"devsession_attempt_{earlier['attempt']}_url", earlier["url"]))
         else:
             props.append((f"devsession_attempt_{earlier['attempt']}_session_id", earlier["session_id"]))
-    return [(name, str(value)) for name, value in props if value]
+    return [(name, str(value)) for name, value in props if value is not None and value != ""]
 
 
 def artifact_properties(record: SessionRecord) -> list[tuple[str, str]]:
-    return [(property_name(name), str(path)) for name, path in SessionRecord.of(record).artifacts.items()]
+    """What is known once the session is closed: its artifacts and, inside a shared capture, the
+    test's label and where it starts in the session's video."""
+    record = SessionRecord.of(record)
+    late = [("devsession_label_id", record.label_id), ("devsession_video_offset", record.video_offset)]
+    return [(name, str(value)) for name, value in late if value is not None] + \
+        [(property_name(name), str(path)) for name, path in record.artifacts.items()]
 
 
 def amend(config, records: list[SessionRecord]) -> int:
@@ -56,7 +63,7 @@ def amend(config, records: list[SessionRecord]) -> int:
     xml = config.stash.get(xml_key, None)
     if xml is None:
         return 0
-    by_session = {r.session_id: r for r in map(SessionRecord.of, records) if r.session_id and r.final}
+    by_id = {r.evidence_id: r for r in map(SessionRecord.of, records) if r.session_id and r.final}
     done = 0
     for reporter in getattr(xml, "node_reporters_ordered", []):
         try:
@@ -66,8 +73,8 @@ def amend(config, records: list[SessionRecord]) -> int:
         properties_node = testcase.find("properties")
         if properties_node is None:
             continue
-        ids = [p.get("value") for p in properties_node.findall("property") if p.get("name") == "devsession_session_id"]
-        record = by_session.get(ids[0]) if ids else None
+        found = {p.get("name"): p.get("value") for p in properties_node.findall("property")}
+        record = by_id.get(found.get("devsession_part_id") or found.get("devsession_session_id"))
         if record is None:
             continue
         for name, value in artifact_properties(record):

@@ -18,7 +18,7 @@ from . import junit
 class LiveReports:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.placeholders: dict[str, dict] = {}  # session id -> its pytest-html extra, filled at the end
+        self.placeholders: dict[str, dict] = {}  # evidence id -> its pytest-html extra, filled at the end
 
     def attach(self, item: pytest.Item, report, record: SessionRecord) -> None:
         """What the reports show at the test's end."""
@@ -36,13 +36,13 @@ class LiveReports:
         remember the row's placeholder for the artifacts."""
         for extra in getattr(report, "extras", None) or ():
             if html_report.is_placeholder(extra, record):
-                self.placeholders[record.session_id] = extra
+                self.placeholders[record.evidence_id] = extra
 
     def complete(self, records: list[SessionRecord]) -> None:
         """Every session is closed: the artifacts join the JUnit testcases and the pytest-html rows."""
         junit.amend(self.config, records)
         report_dir = html_report.report_dir(self.config)
         for record in records:
-            placeholder = self.placeholders.get(record.session_id or "")
+            placeholder = self.placeholders.get(record.evidence_id or "")
             if placeholder is not None:
                 placeholder["content"] = html_report.artifacts_html(record, report_dir)

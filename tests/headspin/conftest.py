@@ -11,6 +11,14 @@ import pytest
 # (it restores sys.modules after each run, which would leave two CookieJar classes).
 import pytest_devsession.backends.headspin.backend  # noqa: F401
 
+# The backend imports the reporting package (its HAR redaction): its other modules are kept too, or
+# a later in-process run would find the first run's modules as the package's attributes, holding
+# the first run's record class.
+import pytest_devsession.reporting.allure  # noqa: F401,E402
+import pytest_devsession.reporting.live  # noqa: F401,E402
+import pytest_devsession.reporting.manifest  # noqa: F401,E402
+import pytest_devsession.reporting.summary  # noqa: F401,E402
+
 
 @dataclass
 class Run:

@@ -2,7 +2,6 @@
 a crashed worker's capture and device are released at once; all against the emulator."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -75,18 +74,36 @@ def test_a_pinned_device_that_stays_busy_fails_the_test_after_the_ready_timeout(
     _assert_released(headspin_emulator, run)
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--tx", "3*popen", "--dist", "load"], "--tx 3*popen starts 3 xdist workers, more than there are devices (1"),
-    (["-n", "3", "--maxprocesses", "3"], "-n 3 --maxprocesses 3 starts 3 xdist workers"),
-])
-def test_more_workers_than_devices_is_a_usage_error_however_they_are_asked_for(
-        pytester, devsession_run, headspin_emulator, args, needle):
-    pytester.makepyfile(test_a="def test_a(devsession): pass")
-    run = devsession_run(*args, subprocess=True)
-    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
-    assert needle in run.output()
-    assert headspin_emulator.sessions == {}
-    assert all(device.locked_by is None for device in headspin_emulator.devices.values())
+def test_three_workers_share_two_devices_and_none_is_ever_locked_twice(pytester, devsession_run, headspin_emulator):
+    """More workers than devices: a worker whose devices are all busy waits for one."""
+    devices = headspin_emulator.DEFAULT_DEVICES[:2]
+    pytester.makepyfile(test_par="""
+import time
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_capture(devsession, n):
+    time.sleep(0.3)
+
+@pytest.mark.parametrize("n", range(3))
+def test_plain(n):
+    pass
+""")
+    run = devsession_run("-n", "3", "--devsession-device", devices[1], device=devices[0], subprocess=True)
+    run.result.assert_outcomes(passed=9)
+    log = [e for e in headspin_emulator.lock_log if e.ok]
+    for address in devices:
+        actions = [e.action for e in log if e.address == address]
+        # Locked once for the run (a HeadSpin lock is the account's), unlocked once at its end.
+        assert actions == ["lock", "unlock"], (address, actions)
+    assert not [e for e in headspin_emulator.lock_log if e.action == "lock" and e.held_before]
+    # No device ever ran two captures at once.
+    for address in devices:
+        spans = sorted((s.created, s.ended_at or s.created) for s in headspin_emulator.sessions.values()
+                       if s.device_address == address)
+        assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])), (address, spans)
+    assert len(headspin_emulator.sessions) == 9
+    _assert_released(headspin_emulator, run)
 
 
 def test_maxprocesses_is_what_counts(pytester, devsession_run, headspin_emulator):

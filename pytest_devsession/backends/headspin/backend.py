@@ -17,6 +17,7 @@ from ..base import (
     DeviceUnavailable,
 )
 from . import routes
+from .parts import HeadSpinParts
 from .settings import TOKEN_ENV
 
 IOS_KINDS = frozenset({"ios", "iphone", "ipad", "idevice"})
@@ -82,8 +83,8 @@ def _live(session: dict) -> bool:
     return session.get("active") not in (False, "false", "False", 0)
 
 
-class HeadSpinBackend:
-    """The core, and the parts HeadSpin has: Locking, LiveSessions, Naming, UserFlows, Artifacts, Links.
+class HeadSpinBackend(HeadSpinParts):
+    """The core, and the parts HeadSpin has: Locking, LiveSessions, Naming, UserFlows, Artifacts, Links, Parts.
 
     The device's own traffic, video and logs are captured on HeadSpin's side: nothing to proxy or attach.
     """
@@ -103,6 +104,7 @@ class HeadSpinBackend:
                              refused=lambda words: f"HeadSpin refused the API token in {TOKEN_ENV}: {words}")
         self._userflows: dict[str, str] = {}
         self._userflow_lock = threading.Lock()
+        self._part_lock = threading.Lock()  # a test's label is made once (parts.py)
         # How long the last capture on each device took to become ready and to complete: the next
         # one is polled closely around that moment (http.client.wait_for's ``expected``).
         self._took: dict[tuple[str, str], float] = {}

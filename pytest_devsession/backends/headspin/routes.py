@@ -62,5 +62,27 @@ def session_measurements(user_flow_id: str, session_id: str) -> str:
     return f"/userflows/{_q(user_flow_id)}/sessions/{_q(session_id)}/measurements"
 
 
+def quoted(value: str) -> str:
+    """A value for a query string."""
+    return _q(value)
+
+
+# code: public clients. A label marks a stretch of a session (a test inside a shared capture).
+def label_add(session_id: str) -> str:
+    return f"/sessions/{_q(session_id)}/label/add"
+
+
+def userflow_events(user_flow_id: str) -> str:
+    return f"/userflows/{_q(user_flow_id)}/events"
+
+
+def userflow_event(user_flow_id: str, event_id: str) -> str:
+    return f"/userflows/{_q(user_flow_id)}/events/{_q(event_id)}"
+
+
+def event_measurements(user_flow_id: str, event_id: str) -> str:
+    return f"/userflows/{_q(user_flow_id)}/events/{_q(event_id)}/measurements"
+
+
 def ui_session(ui_url: str, session_id: str) -> str:
     return f"{ui_url.rstrip('/')}/sessions/{_q(session_id)}/waterfall"

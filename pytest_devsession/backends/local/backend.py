@@ -23,6 +23,7 @@ from ...http.client import REPEATABLE, Client
 from ...workers import process_count
 from ..base import Annotation, BackendError, CaptureOptions, Device, DeviceUnavailable
 from .external import TOKEN_WHERE, ExternalServer, is_window
+from .parts import LocalParts
 from .settings import TOKEN_ENV
 from .store import Store
 
@@ -55,7 +56,7 @@ def adb_server() -> tuple[str, int]:
     return "127.0.0.1", int(port) if port.isdigit() else 5037
 
 
-class LocalBackend:
+class LocalBackend(LocalParts):
     """The core, and every optional part but LiveSessions (this process knows every capture it opened)."""
 
     name = "local"

@@ -175,9 +175,9 @@ class UserFlowsMixin:
         if session_id is not None:
             if not isinstance(session_id, str) or not session_id:
                 raise ApiError(400, "Invalid argument: session_id.")
+            # Several events may name one session: each test inside a capture its module shared has its
+            # own event (attaching a session through /sessions stays one per flow).
             self.session(session_id)
-            if self.event_of_session(session_id) is not None:
-                raise ApiError(400, "Session already belongs to a user flow.")
         event = PerfEvent(str(uuid.uuid4()), flow.user_flow_id, device.device_id, device.hostname, self.now(),
                           session_id=session_id, status=status or "Not Set",
                           status_message=None if status_message is None else str(status_message))
