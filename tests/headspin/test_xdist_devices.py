@@ -2,7 +2,6 @@
 a crashed worker's capture and device are released at once; all against the emulator."""
 from __future__ import annotations
 
-
 import pytest
 
 pytest.importorskip("xdist")
