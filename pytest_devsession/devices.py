@@ -8,6 +8,7 @@ process last (``sweep``). The controller calls this; nothing here knows pytest's
 from __future__ import annotations
 
 import re
+import sys
 import time
 
 import pytest
@@ -93,7 +94,9 @@ class Devices:
             # A device this process could not lock stays out, while another one may do.
             candidates = [d for d in candidates if d not in self.lock_errors] or candidates
         try:
-            address = self.pool.take(candidates, item.nodeid, self.settings.ready_timeout)
+            # The line lands in the test's captured output (a worker has no terminal of its own).
+            address = self.pool.take(candidates, item.nodeid, self.settings.ready_timeout,
+                                     say=lambda line: print(line, file=sys.stderr, flush=True))
         except DeviceBusy as exc:
             what = f"{pinned} (pinned by @pytest.mark.devsession(device=...))" if pinned else \
                 f"any device of the pool ({', '.join(candidates)})"

@@ -96,9 +96,10 @@ class Pool:
         self._write(address, state)
         return True
 
-    def take(self, candidates: list[str], nodeid: str | None, timeout: float) -> str:
-        """The first of ``candidates`` that is free, waiting up to ``timeout`` seconds for one."""
-        started = time.monotonic()
+    def take(self, candidates: list[str], nodeid: str | None, timeout: float, say=None, every: float = 10.0) -> str:
+        """The first of ``candidates`` that is free, waiting up to ``timeout`` seconds for one;
+        ``say(line)`` hears, every ``every`` seconds of waiting, who holds them."""
+        started = said = time.monotonic()
         while True:
             for address in candidates:
                 if self.try_take(address, nodeid):
@@ -106,6 +107,10 @@ class Pool:
             waited = time.monotonic() - started
             if waited >= timeout:
                 raise DeviceBusy(candidates, {a: self.state(a).get("holder") for a in candidates}, round(waited, 1))
+            if say is not None and time.monotonic() - said >= every:
+                busy = DeviceBusy(candidates, {a: self.state(a).get("holder") for a in candidates}, round(waited, 1))
+                say(f"pytest-devsession: {nodeid} waits for a free device ({waited:.0f} s of {timeout:g}): {busy}")
+                said = time.monotonic()
             time.sleep(POLL_SECONDS)
 
     def give_back(self, address: str) -> None:

@@ -60,3 +60,12 @@ def test_the_runs_locks_are_listed_for_its_main_process_only(tmp_path):
         pool.give_back(address)
     assert ours.locked_for_run() == ["dev-a"] and theirs.locked_for_run() == ["dev-b"]
     assert ours.try_take("dev-b", None) and not ours.locked_by_run("dev-b")
+
+
+def test_a_process_waiting_for_a_device_says_who_holds_it_while_it_waits(tmp_path, holder):
+    pool = Pool(tmp_path, "run-1", "gw2")
+    lines = []
+    with pytest.raises(DeviceBusy):
+        pool.take(["dev-a"], "test_y.py::test_waiting", timeout=0.6, say=lines.append, every=0.2)
+    assert lines and all(line.startswith("pytest-devsession: test_y.py::test_waiting waits for a free device (")
+                         and line.endswith("dev-a is held by test_x.py::test_holder (gw7)") for line in lines), lines
