@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from . import outcome, verdict
-from .backends.base import Artifacts, HeldPerSession
+from .backends.base import Artifacts, HeldPerSession, Links, RemoteSessions
 from .downloads import download_all
 from .handle import DevSession, handle_key
 from .http.client import TRANSFERS
@@ -171,6 +171,8 @@ class Closer:
             scope=capture.scope if capture else "test",
             part_id=state.part.id(capture.session_id) if capture and state.part else None,
         )
+        if capture is not None and isinstance(self.backend, RemoteSessions):
+            self._remote_sessions(capture, record)
         # Pending from here: an interruption while closing still leaves a verdict to give.
         self.pending[item.nodeid] = Attempt(item, record, reports, state, handle)
         if state is not None:
@@ -188,6 +190,19 @@ class Closer:
         if interrupted:
             self.deliver(item.nodeid)
         return record
+
+    def _remote_sessions(self, capture, record: SessionRecord) -> None:
+        """At a cloud grid the test's drivers made its sessions: the record names them (the first is
+        its ``session_id``); a test that attached no driver has no session there."""
+        try:
+            record.sessions = list(self.backend.sessions_of(capture.session_id))
+        except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+            record.problems.append(f"cannot tell the test's sessions at {self.backend.name}: {exc}")
+        record.session_id = record.sessions[0] if record.sessions else None
+        record.url = None
+        if record.session_id and isinstance(self.backend, Links):
+            self._request(record)("find the session's page",
+                                  lambda: setattr(record, "url", self.backend.session_url(record.session_id)))
 
     def job_done(self, record: SessionRecord, state: CaptureState) -> None:
         """One closing job of a session ended (on any thread); after the last, report it on pytest's thread."""
@@ -278,6 +293,10 @@ class Closer:
             if state.part is not None:
                 verdict.give_part(self.backend, record, state.device, state.part,
                                   description=state.options.userflow_description)
+            elif isinstance(self.backend, RemoteSessions) and not record.sessions:
+                if record.measurements:
+                    record.problems.append(f"{len(record.measurements)} measurement(s) not kept at "
+                                           f"{self.backend.name}: the test attached no driver to its capture")
             else:
                 verdict.give(self.backend, self.spool, self.service_url, record, doc=doc,
                              description=state.options.userflow_description, build_id=self.settings.build_id)
@@ -327,7 +346,12 @@ class Closer:
 
     def _download_job(self, state: CaptureState, record: SessionRecord, exts, sent_traffic: bool) -> None:
         try:
-            download_all(self.backend, record, state.folder, exts, self._request(record), sent_traffic)
+            if isinstance(self.backend, RemoteSessions):  # each session of the test's drivers at the grid
+                for n, session_id in enumerate(record.sessions, start=1):
+                    download_all(self.backend, record, state.folder, exts, self._request(record), sent_traffic,
+                                 session_id=session_id, n=n)
+            else:
+                download_all(self.backend, record, state.folder, exts, self._request(record), sent_traffic)
         except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
             record.problems.append(f"internal error while downloading: {type(exc).__name__}: {exc}")
         finally:

@@ -12,25 +12,30 @@ from . import contents
 from .record import SessionRecord
 
 
-def download_all(backend, record: SessionRecord, folder: Path, exts, request, sent_traffic: bool = False) -> None:
-    """Download ``exts`` of the record's session into ``folder``; ``request(label, action)`` runs each."""
+def download_all(backend, record: SessionRecord, folder: Path, exts, request, sent_traffic: bool = False,
+                 session_id: str | None = None, n: int = 1) -> None:
+    """Download ``exts`` of the record's session (or of ``session_id``, the test's ``n``-th session at
+    the service) into ``folder``; ``request(label, action)`` runs each. The first session's files are
+    ``session.EXT`` (artifact ``EXT``), the n-th's ``session-n.EXT`` (artifact ``n.EXT``)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         record.problems.append(f"cannot create {folder}: {exc}")
         return
+    session_id = session_id or record.session_id
     for ext in exts:
-        dest = folder / f"session.{ext}"
+        dest = folder / (f"session.{ext}" if n == 1 else f"session-{n}.{ext}")
 
         def fetch(ext=ext, dest=dest):
-            size = backend.download(record.session_id, ext, dest)
+            size = backend.download(session_id, ext, dest)
             if size is None:  # this session has no such artifact
                 return
             record.artifact_bytes += size
-            record.artifacts[ext] = str(dest.resolve())
-            record.artifact_details[ext] = details = contents.describe(ext, dest)
+            ext_key = ext if n == 1 else f"{n}.{ext}"
+            record.artifacts[ext_key] = str(dest.resolve())
+            record.artifact_details[ext_key] = details = contents.describe(ext, dest)
             empty = contents.emptiness(ext, details, sent_traffic=sent_traffic)
             if empty:
-                record.problems.append(f"session.{ext} {empty}")
+                record.problems.append(f"{dest.name} {empty}")
 
-        request(f"download {ext}", fetch)
+        request(f"download {ext}" if n == 1 else f"download {ext} of session {n}", fetch)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .backends.base import Drivers
+from .backends.base import Drivers, RemoteBrowsers
 
 MAX_KEY_LENGTH = 255
 MAX_TEXT_LENGTH = 1024
@@ -75,6 +75,14 @@ class DevSession:
         """``requests``-style proxies that route a client through the capture ({} without one)."""
         proxy = self.proxy_url
         return {"http": proxy, "https": proxy} if proxy else {}
+
+    @property
+    def capabilities(self) -> dict:
+        """What a driver you build yourself needs to be part of this session at the service (a cloud
+        grid's options, such as LambdaTest's ``LT:Options``); {} where the service needs none."""
+        if isinstance(self._backend, RemoteBrowsers) and self.capture is not None:
+            return self._backend.capabilities(self.driver_id, self.nodeid)
+        return {}
 
     def attach(self, driver) -> None:
         """Record ``driver`` as part of this session: a Selenium Chromium driver gives the

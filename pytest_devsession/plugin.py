@@ -54,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="threads that name the session, send its status and measurements and download its "
                          "artifacts while the next test runs (default 4; 0: in the test's teardown; "
                          "env DEVSESSION_BACKGROUND, ini devsession_background)")
+    group.addoption("--devsession-build", dest="devsession_build", metavar="NAME",
+                    help="the run's build name at the service (env DEVSESSION_BUILD, ini devsession_build; default "
+                         "the CI's build id, else when the run began): a tag on every session, LambdaTest's build")
     group.addoption("--devsession-scope", dest="devsession_scope", metavar="SCOPE",
                     help=f"one capture session around each {', '.join(SCOPES[:-1])} or the whole {SCOPES[-1]} "
                          "(default test; env DEVSESSION_SCOPE, ini devsession_scope); each test is still its own "
@@ -77,6 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_har_raw", "keep HAR files unredacted (true/false)")
     parser.addini("devsession_redact", "more names to redact in HAR files, one per line or comma-separated")
     parser.addini("devsession_background", "threads for the steps after a test that need no device (default 4)")
+    parser.addini("devsession_build", "the run's build name at the service")
     parser.addini("devsession_scope", "test (default), class, module or session: what one capture is opened around")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
 
@@ -137,14 +141,26 @@ def _missing(message: str):
 def devsession_chrome(request: pytest.FixtureRequest, devsession):
     """Headless Chromium routed through the capture (loopback included, its CA trusted)
     and attached to the session, like pytest-selenium's ``selenium`` fixture."""
+    from .backends.base import RemoteBrowsers
+
+    controller = request.config.pluginmanager.get_plugin(CONTROLLER_NAME)
+    settings = getattr(controller, "settings", None)
+    size = getattr(getattr(settings, "section", None), "video_size", DEFAULT_VIDEO_SIZE)
+    backend = getattr(getattr(controller, "run", None), "backend", None)
+    if isinstance(backend, RemoteBrowsers) and devsession.active:
+        # A browser of the service's grid (LambdaTest), attached to the test's capture by the backend.
+        driver = backend.remote_chrome(devsession.driver_id, request.node.nodeid, size)
+        try:
+            yield driver
+        finally:
+            driver.quit()  # always, whatever the outcome: the session ends and its artifacts follow
+        return
     from .drivers.browser import find_chromium, start_chrome
 
     binary, driver_path = find_chromium()
     if not binary or not driver_path:
         _missing("Chromium is not installed: run `python -m pytest_devsession setup` "
                  "(or install chromium and chromedriver with your package manager)")
-    settings = getattr(request.config.pluginmanager.get_plugin(CONTROLLER_NAME), "settings", None)
-    size = getattr(getattr(settings, "section", None), "video_size", DEFAULT_VIDEO_SIZE)
     driver = start_chrome(proxy_url=devsession.proxy_url, ca_cert_path=devsession.ca_cert_path, window_size=size)
     try:
         devsession.attach(driver)

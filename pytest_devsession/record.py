@@ -32,6 +32,7 @@ class SessionRecord:
     earlier_attempts: list[dict] = field(default_factory=list)  # on a final attempt: the ones rerun before it
     scope: str = "test"  # what the capture was opened around: test, class, module or session
     part_id: str | None = None  # in a shared capture: the test's own id in it (``{session_id}~{n}``)
+    sessions: list[str] = field(default_factory=list)  # at a cloud grid: every session of the test's drivers
     label_id: str | None = None  # in a shared capture: the service's mark of the test's window
     video_offset: float | None = None  # in a shared capture: where the test starts in the session's video (s)
     video_duration: float | None = None  # ... and how long it lasts there (s)

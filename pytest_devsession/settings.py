@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -24,6 +25,7 @@ ARTIFACT_EXTENSIONS = (
     "device.log", "device.log.gz", "jsconsole.log", "jsconsole.log.gz",
 )
 DEFAULT_ARTIFACTS = ("har", "mp4")
+RUN_BUILD_ENV = "DEVSESSION_RUN_BUILD"  # the timestamp build name of a run without one, for its xdist workers
 # What one capture session is opened around: each test, or every test of a class, a module, the run.
 SCOPES = ("test", "class", "module", "session")
 # Any backend's device address (each backend checks its own form, and its device list has the last word).
@@ -87,6 +89,7 @@ class Settings:
     userflow: str | None = None
     ready_timeout: float = 180.0
     build_id: str | None = None
+    build_name: str = ""  # the run's build: --devsession-build, else the CI's build id, else when the run began
     store_dir: Path = Path(".devsession")
     har_raw: bool = False
     redact: tuple[str, ...] = ()
@@ -260,6 +263,12 @@ def resolve(config: pytest.Config) -> Settings:
         raise usage(userflow_from, "expected a non-empty user flow name")
     redact = str(setting(config, "devsession_redact", "DEVSESSION_REDACT", "")[1])
     build_id = next((os.environ[k] for k in ("DEVSESSION_BUILD_ID", "BUILD_ID", "CI_JOB_ID", "GITHUB_RUN_ID", "BUILD_BUILDID") if os.environ.get(k)), None)
+    build_from, build = setting(config, "devsession_build", "DEVSESSION_BUILD", None)
+    if build is not None and not str(build).strip():
+        raise usage(build_from, "expected a non-empty build name")
+    build_id = str(build).strip() if build else build_id
+    # One name for the whole run: xdist's workers inherit it from the main process's environment.
+    build_name = build_id or os.environ.setdefault(RUN_BUILD_ENV, time.strftime("pytest-%Y-%m-%d-%H%M%S"))
     return Settings(
         enabled=True,
         backend=backend,
@@ -273,6 +282,7 @@ def resolve(config: pytest.Config) -> Settings:
         userflow=str(userflow).strip() if userflow else None,
         ready_timeout=parse_timeout(*setting(config, "devsession_ready_timeout", "DEVSESSION_READY_TIMEOUT", 180)),
         build_id=build_id,
+        build_name=build_name,
         store_dir=path_setting(config, setting(config, "devsession_store", "DEVSESSION_STORE", ".devsession")[1]),
         har_raw=_flag(config, "devsession_har_raw", "DEVSESSION_HAR_RAW"),
         background=parse_count(*setting(config, "devsession_background", "DEVSESSION_BACKGROUND", 4)),

@@ -8,7 +8,9 @@ it is used), so that a backend implements nothing it has no use for: ``Locking``
 ``Artifacts`` to download, ``Links`` to a session, ``Proxied`` (a proxy for the test's clients),
 ``Drivers`` to attach, ``CallEnd`` (the test's call is over), ``HeldPerSession`` (what a session holds
 until its artifacts are on disk), ``AppiumProvider`` (an Appium server), ``Parts`` (tests sharing one
-capture, each with its own window, verdict and cut of the artifacts).
+capture, each with its own window, verdict and cut of the artifacts), ``Verdicts`` (the whole verdict
+in one call), ``RemoteSessions`` (sessions made by the test's drivers at a cloud grid) and
+``RemoteBrowsers`` (``devsession_chrome`` at the service).
 
 A plugin adds a backend with the hooks in ``hookspecs.py``; the built-in ones are ``headspin/`` and
 ``local/``.
@@ -185,6 +187,47 @@ class HeldPerSession(Protocol):
 
     def discard(self, session_id: str) -> None:
         """The session is finished and its artifacts are on disk: free what it held."""
+
+
+@dataclass
+class Verdict:
+    """A session's whole verdict, for a service that takes it in one call (``Verdicts``)."""
+    name: str  # the test's node id
+    description: str  # its docstring
+    status: str  # Passed, Failed or Excluded (skips and xfails)
+    message: str | None  # why, in pytest's words
+    tags: dict[str, str] = field(default_factory=dict)  # outcome, build, and the user flow when there is one
+    measurements: list[dict] = field(default_factory=list)  # the test's, as devsession.measure took them
+    userflow: str | None = None
+
+
+@runtime_checkable
+class Verdicts(Protocol):
+    """The service takes a session's whole verdict in one call (LambdaTest's ``PATCH /sessions/{id}``)."""
+
+    def give_verdict(self, session_id: str, verdict: Verdict) -> None: ...
+
+
+@runtime_checkable
+class RemoteSessions(Protocol):
+    """The service's sessions are made by the test's drivers (a cloud grid's hub), not by the capture:
+    the capture is the test's container, and each driver attached to it (``Drivers.attach``) is a
+    session of its own at the service. After the test the engine gives each its verdict and downloads
+    each one's artifacts (the first as ``session.EXT``, the n-th as ``session-n.EXT``)."""
+
+    def sessions_of(self, capture_id: str) -> list[str]:
+        """The service's session ids of the drivers attached to the capture, in the order they were attached."""
+
+
+@runtime_checkable
+class RemoteBrowsers(Protocol):
+    """The test's browsers run at the service: ``devsession_chrome`` is one of them, and a test that
+    builds its own driver reads the capabilities it needs from ``devsession.capabilities``."""
+
+    def capabilities(self, capture_id: str, nodeid: str) -> dict:
+        """The W3C capabilities (the service's options included) of a browser for this test."""
+    def remote_chrome(self, capture_id: str, nodeid: str, window_size: tuple[int, int]):
+        """A started Selenium Remote Chrome for this test, attached to the capture."""
 
 
 # ``Parts.download_part``: this artifact is the whole session's (a video, a device log): it is

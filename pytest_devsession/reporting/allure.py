@@ -34,6 +34,9 @@ _TYPES = {
 
 def attachment_type(artifact: str) -> tuple[str, str]:
     """The MIME type and extension of an artifact (``har``, ``mp4``, ``appium.log``, ``device.log.gz``, ...)."""
+    first, _, rest = artifact.partition(".")
+    if first.isdigit() and rest:  # the n-th session's (a test with several drivers at a cloud grid)
+        artifact = rest
     if artifact in _TYPES:
         return _TYPES[artifact]
     if artifact.endswith(".gz"):

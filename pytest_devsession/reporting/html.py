@@ -56,7 +56,7 @@ def artifacts_html(record: SessionRecord, report_dir: Path | None = None) -> str
     parts = []
     for name, path in record.artifacts.items():
         link = html.escape(_relative(path, report_dir))
-        if name == "mp4":
+        if name == "mp4" or name.endswith(".mp4"):
             # A video shared by the test's class, module or run starts and ends at the test's part of it.
             window = f"#t={record.video_offset:.2f},{record.video_offset + (record.video_duration or 0):.2f}" \
                 if record.video_offset is not None else ""

@@ -10,7 +10,7 @@ from ..record import SessionRecord
 
 VERSION = 1
 FIELDS = ("nodeid", "attempt", "final", "backend", "session_id", "device_address", "userflow", "status",
-          "status_message", "scope", "part_id", "label_id", "video_offset", "video_duration")
+          "status_message", "scope", "part_id", "label_id", "video_offset", "video_duration", "sessions")
 
 
 def entry(record, base: Path) -> dict:
