@@ -3,6 +3,7 @@
 Without a command: serve the emulated HeadSpin API until Ctrl-C.
 With a command: serve it while COMMAND runs with HEADSPIN_API_URL, HEADSPIN_API_TOKEN,
 DEVSESSION_BACKEND and DEVSESSION_DEVICES pointing at it, then exit with its code.
+``--service lambdatest`` serves the emulated LambdaTest instead (``lambdatest/cli.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve an offline emulation of the HeadSpin API; with '-- COMMAND ...', "
                     "run COMMAND against it and exit with its exit code.",
     )
+    parser.add_argument("--service", choices=SERVICES, default="headspin",
+                        help="the service to emulate (default: headspin); '--service lambdatest --help' "
+                             "lists LambdaTest's options")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: 0, any free port)")
     parser.add_argument("--token", help="API token to accept (default: a random one)")
@@ -53,6 +57,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9}
+SERVICES = ("headspin", "lambdatest")
+
+
+def _take_service(argv: list) -> tuple[str, list]:
+    """The --service value (default headspin) and the options without it."""
+    rest, service, index = [], "headspin", 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--service" and index + 1 < len(argv):
+            service, index = argv[index + 1], index + 2
+            continue
+        if arg.startswith("--service="):
+            service = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        index += 1
+    return service, rest
 
 
 def _amount(text: str) -> int:
@@ -93,6 +114,11 @@ def main(argv: list | None = None) -> int:
     if "--" in argv:
         split = argv.index("--")
         argv, command = argv[:split], argv[split + 1:]
+    service, options = _take_service(argv)
+    if service == "lambdatest":
+        from .lambdatest.cli import main as lambdatest_main
+
+        return lambdatest_main(options, command)
     parser = _parser()
     args = parser.parse_args(argv)
 

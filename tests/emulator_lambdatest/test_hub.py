@@ -103,3 +103,17 @@ def test_credentials_never_logged(lambdatest_emulator):
     auth = base64.b64encode(f"{lambdatest_emulator.username}:{lambdatest_emulator.access_key}".encode()).decode()
     requests.get(lambdatest_emulator.hub_url + "/status", headers={"Authorization": f"Basic {auth}"}, timeout=10)
     assert all(lambdatest_emulator.access_key not in str(r) for r in lambdatest_emulator.requests)
+
+
+def test_access_key_in_capabilities_never_reaches_the_command_log(lambdatest_emulator, api):
+    options = {"user": lambdatest_emulator.username, "accessKey": lambdatest_emulator.access_key, "name": "k"}
+    body = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "LT:Options": options}}}
+    created = requests.post(lambdatest_emulator.hub_url + "/session", json=body, timeout=30)
+    session_id = created.json()["value"]["sessionId"]
+    assert requests.delete(f"{lambdatest_emulator.hub_url}/session/{session_id}", timeout=30).ok
+    import time
+
+    time.sleep(lambdatest_emulator.artifact_delay)
+    log = api.get(f"/sessions/{session_id}/log/command")
+    assert log.json()["status"] == "success"
+    assert lambdatest_emulator.access_key not in log.text and '"accessKey": "***"' in log.text

@@ -40,6 +40,15 @@ def _short(value: Any) -> Any:
     return value
 
 
+def _redacted(value: Any) -> Any:
+    """``value`` with every ``accessKey`` masked: what the command log may keep."""
+    if isinstance(value, dict):
+        return {k: "***" if k.lower() in ("accesskey", "access_key") else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def merged_capabilities(body: Any) -> dict:
     """alwaysMatch with the first firstMatch entry (or legacy desiredCapabilities)."""
     if not isinstance(body, dict):
@@ -125,7 +134,7 @@ class Hub:
             session.auth_in_capabilities = auth_in_capabilities
             self._recorders[session.session_id] = recorder
             self._locks[session.session_id] = threading.Lock()
-            session.commands.append(Command(session.created, "POST", "/session", _short(body), 200,
+            session.commands.append(Command(session.created, "POST", "/session", _short(_redacted(body)), 200,
                                             {"sessionId": session.session_id},
                                             int((time.monotonic() - started) * 1000)))
         return json_response({"value": {"sessionId": session.session_id, "capabilities": returned}})

@@ -169,7 +169,9 @@ class Store:
         options = lt_options(capabilities)
         session = LtSession(session_id or new_session_id(), new_test_id(), capabilities, options,
                             None, DEFAULT_BUILD, 0, self.clock())
-        name, build = session.option("name"), session.option("build")
+        # LT:Options first; top-level name and build, as JSON Wire clients sent them, else
+        name = session.option("name", capabilities.get("name"))
+        build = session.option("build", capabilities.get("build"))
         session.name = None if name is None else str(name)
         session.build = DEFAULT_BUILD if build in (None, "") else str(build)
         session.build_id = self.build_id(session.build)
