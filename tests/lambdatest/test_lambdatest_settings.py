@@ -3,8 +3,8 @@ each refused with a message that names the setting and never shows the key."""
 from __future__ import annotations
 
 import pytest
-from conftest import plugin_args
 from fake_lambdatest import ACCESS_KEY, USERNAME
+from lt_helpers import plugin_args
 
 TEST = "def test_one():\n    pass\n"
 

@@ -94,7 +94,9 @@ def selenium_line(entry) -> str:
     if not isinstance(entry, dict):
         return f"- {_one_line(_json(entry))}"
     value = entry.get("Value", entry.get("value", entry.get("message", entry)))
-    return f"{_time(entry.get('timestamp'))} {_one_line(_json(value))}"
+    level = entry.get("level") or entry.get("status")
+    level = f" {_one_line(str(level))}" if level not in (None, "") else ""
+    return f"{_time(entry.get('timestamp'))}{level} {_one_line(_json(value))}"
 
 
 def render(kind: str, body) -> str:

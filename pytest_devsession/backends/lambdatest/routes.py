@@ -77,7 +77,7 @@ REASON_MAX = 1000  # guess: no documented limit; a pytest message can be a long 
 
 # A 200 answer with "status": "fail" while an artifact is being made is waited out; one whose message
 # says the session never had it is final (guess: LambdaTest's words are not documented).
-ABSENT_WORDS = ("not enabled", "disabled", "not opted", "was not captured", "not recorded")
+ABSENT_WORDS = ("not enabled", "disabled", "not opted", "not captured", "not recorded")
 # After a session's other artifacts arrived, how long one still answered "fail" is waited for
 # before the session is taken to have none (guess).
 ABSENT_GRACE = 30.0
