@@ -22,17 +22,16 @@ from pytest_devsession.backends.lambdatest.backend import LambdaTestBackend
 from pytest_devsession.backends.lambdatest.settings import LambdaTestSettings
 from pytest_devsession.settings import Secret, Settings
 
-# Until the emulator's plugin is registered (an entry point), its fixtures are taken from its module.
-try:
-    from pytest_devsession.emulator.lambdatest.fixture import (  # noqa: F401
-        lambdatest_emulator,
-        lambdatest_emulator_server,
-    )
-except ImportError:  # not there yet: the acceptance tests skip
-    pass
-
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The emulator's fixtures, registered here until the package declares its plugin as a pytest11
+    # entry point (as tests/emulator_lambdatest does: one emulator for both folders).
+    try:
+        import pytest_devsession.emulator.lambdatest.fixture as emulator_plugin
+    except ImportError:  # not there: the acceptance tests skip
+        emulator_plugin = None
+    if emulator_plugin is not None and not config.pluginmanager.is_registered(emulator_plugin):
+        config.pluginmanager.register(emulator_plugin, "devsession_lambdatest_emulator")
     config.addinivalue_line("markers", "engine_grid: needs the engine's cloud-grid support of issue 11 "
                                        "(devsession_chrome at a RemoteBrowsers backend, devsession.capabilities, "
                                        "the verdict and downloads of each remote session)")
