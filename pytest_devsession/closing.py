@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from . import outcome, verdict
-from .backends.base import Artifacts, HeldPerSession, Links, RemoteSessions
+from .backends.base import Artifacts, HeldPerSession, Links, RemoteSessions, Verdicts
 from .downloads import download_all
 from .handle import DevSession, handle_key
 from .http.client import TRANSFERS
@@ -280,7 +280,12 @@ class Closer:
     def _spool_verdict(self, state: CaptureState, record: SessionRecord, handle) -> None:
         """The run was interrupted before the verdict went out: it waits in the spool for the next run."""
         try:
-            verdict.spool(self.backend.name, self.service_url, self.spool, record, state.options.userflow_description)
+            if isinstance(self.backend, Verdicts):  # the spool keeps user flow results, not a grid's verdict
+                if record.sessions:
+                    record.problems.append("verdict not given: the run was interrupted (the session keeps no status)")
+            else:
+                verdict.spool(self.backend.name, self.service_url, self.spool, record,
+                              state.options.userflow_description)
             _close_journal(handle)
         except OSError as exc:
             record.problems.append(f"cannot write the spool: {exc}; the journal keeps the measurements")

@@ -49,8 +49,10 @@ class Devices:
         self.worker_id = workerinput["workerid"] if self.is_worker else None
         # The device this process tries first (worker gwN: the N-th); any free one of the pool will do.
         index = int(re.sub(r"\D", "", self.worker_id) or 0) if self.is_worker else 0
-        if settings.devices == ("local",):
-            self.preferred = "local"
+        # A service whose "device" is a whole grid (LambdaTest) is not held: every test of every worker uses it.
+        self.unpooled = not getattr(settings.section, "pool_devices", True)
+        if settings.devices == ("local",) or (self.unpooled and len(settings.devices) == 1):
+            self.preferred = settings.devices[0]
         else:
             self.preferred = settings.devices[index] if index < len(settings.devices) else None
         self.backend = None
@@ -79,7 +81,7 @@ class Devices:
         A pinned test waits for its device while another process's test holds it; any other
         test takes this process's usual device, else any free one of the pool.
         """
-        if self.pool is None or (pinned or self.preferred) == "local":
+        if self.pool is None or (pinned or self.preferred) == "local" or self.unpooled:
             address = pinned or self.preferred
             if address is None:
                 pytest.fail(f"pytest-devsession: no device for this process ({self.worker_id}): "

@@ -13,7 +13,8 @@ from .settings import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE
 
 CONTROLLER_NAME = "devsession-controller"
 # The built-in backends, plugins like any other (each: its options, settings section and factory).
-pytest_plugins = ["pytest_devsession.backends.headspin.plugin", "pytest_devsession.backends.local.plugin"]
+pytest_plugins = ["pytest_devsession.backends.headspin.plugin", "pytest_devsession.backends.local.plugin",
+                  "pytest_devsession.backends.lambdatest.plugin"]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -27,11 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--devsession", action="store_true", default=False,
                     help="run every test inside a capture session and keep its evidence")
     group.addoption("--devsession-backend", dest="devsession_backend", metavar="NAME",
-                    help="capture service: a registered backend's name, local (default), headspin or one a plugin "
-                         "adds (env DEVSESSION_BACKEND, ini devsession_backend)")
+                    help="capture service: a registered backend's name, local (default), headspin, lambdatest or "
+                         "one a plugin adds (env DEVSESSION_BACKEND, ini devsession_backend)")
     group.addoption("--devsession-device", dest="devsession_devices", action="append", metavar="ADDRESS",
                     help="local backend: local (default: this machine's browsers and Appium) or adb:SERIAL; "
-                         "HeadSpin: SERIAL@HOSTNAME. Repeat for a pool (one device per xdist worker)")
+                         "HeadSpin: ID@HOSTNAME; LambdaTest: lambdatest (its grid, no device to hold). Repeat "
+                         "for a pool shared by the xdist workers")
     group.addoption("--devsession-artifacts", dest="devsession_artifacts", metavar="EXTS",
                     help=f"comma-separated artifacts per session, by default the backend's. Local backend: default "
                          f"and accepted {','.join(LOCAL_ARTIFACTS)}; HeadSpin: default {','.join(DEFAULT_ARTIFACTS)}, "
@@ -68,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--devsession-ready-timeout", dest="devsession_ready_timeout", metavar="SECONDS",
                     help="deadline for a capture to become ready or complete (default 180)")
 
-    parser.addini("devsession_backend", "capture service: local (default), headspin or one a plugin adds")
+    parser.addini("devsession_backend", "capture service: local (default), headspin, lambdatest or one a plugin adds")
     parser.addini("devsession_devices", "device addresses, one per line", type="linelist")
     parser.addini("devsession_artifacts", "comma-separated artifact extensions")
     parser.addini("devsession_artifacts_dir", "folder for artifacts and manifest.json")

@@ -141,6 +141,11 @@ def parse_choice(setting: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+# Artifact names beyond HeadSpin's that the run's backend produces (its section's accepted_artifacts):
+# known from the moment the settings are resolved, so that markers accept them too.
+_BACKEND_ARTIFACTS: set[str] = set()
+
+
 def parse_artifacts(setting: str, value) -> tuple[str, ...]:
     if isinstance(value, str):
         items = [part for chunk in value.splitlines() for part in chunk.split(",")]
@@ -150,11 +155,9 @@ def parse_artifacts(setting: str, value) -> tuple[str, ...]:
     for item in (i.strip().lstrip(".").lower() for i in items):
         if not item:
             continue
-        if item not in ARTIFACT_EXTENSIONS:
-            raise usage(
-                setting,
-                f"unknown artifact extension {item!r}; accepted: {', '.join(ARTIFACT_EXTENSIONS)}",
-            )
+        known = ARTIFACT_EXTENSIONS + tuple(sorted(_BACKEND_ARTIFACTS - set(ARTIFACT_EXTENSIONS)))
+        if item not in known:
+            raise usage(setting, f"unknown artifact extension {item!r}; accepted: {', '.join(known)}")
         if item not in result:
             result.append(item)
     return tuple(result)
@@ -251,6 +254,8 @@ def resolve(config: pytest.Config) -> Settings:
             f"the {backend} backend needs at least one device: --devsession-device {rules.device_form} "
             "(repeatable), DEVSESSION_DEVICES, or the ini setting devsession_devices (one per line)",
         )
+    _BACKEND_ARTIFACTS.clear()
+    _BACKEND_ARTIFACTS.update(rules.accepted_artifacts)
     artifacts_from, artifacts_value = setting(config, "devsession_artifacts", "DEVSESSION_ARTIFACTS")
     artifacts = parse_artifacts(artifacts_from, artifacts_value) if artifacts_value is not None else \
         rules.default_artifacts

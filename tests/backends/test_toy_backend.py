@@ -171,4 +171,4 @@ def test_an_unknown_backend_is_a_usage_error_that_lists_the_registered_ones(toy)
                            "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert ("pytest-devsession: --devsession-backend: no plugin provides the backend 'tyo'; "
-            "the backends registered: headspin, local, toy") in result.stderr.str()
+            "the backends registered: headspin, lambdatest, local, toy") in result.stderr.str()

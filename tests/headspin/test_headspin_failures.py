@@ -18,7 +18,7 @@ def _locks(emulator) -> list:
     (["--devsession-artifacts", "har,webm"], {}, "unknown artifact extension 'webm'; accepted: mp4, har"),
     (["--devsession-download", "sometimes"], {}, "--devsession-download: got 'sometimes'; accepted values: on, off, only-on-failure"),
     (["--devsession-backend", "saucelabs"], {}, "--devsession-backend: no plugin provides the backend 'saucelabs'; "
-                                                "the backends registered: headspin, local"),
+                                                "the backends registered: headspin, lambdatest, local"),
     (["--devsession-ready-timeout", "soon"], {}, "--devsession-ready-timeout: got 'soon'; expected a number of seconds"),
     (["--devsession-api-url", "ftp://x"], {}, "--devsession-api-url: got 'ftp://x'; expected an http:// or https:// URL"),
     (["-o", "devsession_capture=some"], {}, "devsession_capture (ini): got 'some'; accepted values: all, marked"),
