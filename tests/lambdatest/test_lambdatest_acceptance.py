@@ -308,3 +308,28 @@ def test_the_backend_alone_against_the_emulator(lambdatest_emulator, tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"session.{e}" for e in sizes)
     finally:
         backend.close()
+
+
+LATE = '''
+def test_first(devsession_chrome):
+    devsession_chrome.get("about:blank")
+
+
+def test_second(devsession_chrome):
+    devsession_chrome.get("about:blank")
+'''
+
+
+@pytest.mark.engine_grid
+@pytest.mark.parametrize("lambdatest_emulator", [{"artifact_delay": 3.0}], indirect=True)
+def test_artifacts_that_appear_late_are_waited_for_without_slowing_the_next_test(
+        lt_run, lambdatest_emulator, pytester):
+    pytester.makepyfile(test_late=LATE)
+    run = lt_run("-p", "no:randomly")
+    run.result.assert_outcomes(passed=2)
+    first, second = (found[0] for found in (_by_name(lambdatest_emulator)[n] for n in ("test_first", "test_second")))
+    # The second test's browser started while the first one's video was not out yet: the wait was in the background.
+    assert second.created < first.ended + 3.0, (first.ended, second.created)
+    for name in ("test_first", "test_second"):
+        entry = run.sessions()[name]
+        assert entry["problems"] == [] and run.artifact(entry, "mp4").read_bytes()[4:8] == b"ftyp", entry
