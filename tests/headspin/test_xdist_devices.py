@@ -37,7 +37,9 @@ def test_a_pinned_device_serves_one_test_at_a_time_across_workers(pytester, devs
     ''')
     run = devsession_run("-n", "2", "--devsession-device", b, subprocess=True)
     run.result.assert_outcomes(passed=12)
-    assert "409" not in run.output() and "403" not in run.output()
+    # A refused create or lock shows as "(HTTP 409)" / "(HTTP 403)": never a bare number, which a session id
+    # (hex) or the temporary folder (pytest-403) can hold by chance.
+    assert "(HTTP 409)" not in run.output() and "(HTTP 403)" not in run.output()
     # Never two captures on one device at once: each one was stopped before the next began.
     for address in (a, b):
         spans = _intervals(headspin_emulator, address)
