@@ -3,7 +3,8 @@
 Without a command: serve the emulated HeadSpin API until Ctrl-C.
 With a command: serve it while COMMAND runs with HEADSPIN_API_URL, HEADSPIN_API_TOKEN,
 DEVSESSION_BACKEND and DEVSESSION_DEVICES pointing at it, then exit with its code.
-``--service lambdatest`` serves the emulated LambdaTest instead (``lambdatest/cli.py``).
+``--service lambdatest`` serves the emulated LambdaTest instead (``lambdatest/cli.py``), ``--service devrev``
+DevRev's observability API (``devrev/cli.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--service", choices=SERVICES, default="headspin",
                         help="the service to emulate (default: headspin); '--service lambdatest --help' "
-                             "lists LambdaTest's options")
+                             "lists LambdaTest's options, '--service devrev --help' DevRev's")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: 0, any free port)")
     parser.add_argument("--token", help="API token to accept (default: a random one)")
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9}
-SERVICES = ("headspin", "lambdatest")
+SERVICES = ("headspin", "lambdatest", "devrev")
 
 
 def _take_service(argv: list) -> tuple[str, list]:
@@ -119,6 +120,10 @@ def main(argv: list | None = None) -> int:
         from .lambdatest.cli import main as lambdatest_main
 
         return lambdatest_main(options, command)
+    if service == "devrev":
+        from .devrev.cli import main as devrev_main
+
+        return devrev_main(options, command)
     parser = _parser()
     args = parser.parse_args(argv)
 
