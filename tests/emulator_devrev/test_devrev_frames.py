@@ -17,7 +17,7 @@ def _recording(devrev_emulator, api, frames):
 def _pixel(png, x, y):
     """The RGB of one pixel of an 8-bit RGB PNG without filters (what the emulator writes)."""
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    width, height, depth, kind = struct.unpack(">IIBB", png[16:26])
+    width, _height, depth, kind = struct.unpack(">IIBB", png[16:26])
     assert (depth, kind) == (8, 2)
     start = png.index(b"IDAT") + 4
     length = struct.unpack(">I", png[start - 8:start - 4])[0]
