@@ -68,12 +68,12 @@ def collect(client: DevRevClient, session: dict, folder: Path, *, stem: str = "s
     write_atomic(path, client.scrub(json.dumps(document, ensure_ascii=False, indent=1)))
     evidence.files[JSON] = str(path.resolve())
     evidence.measurements = measurements(session, [data for _, data in recordings])
-    _flags(evidence, session, [data for _, data in recordings])
+    _flags(evidence, session, [data for _, data in recordings], client.scrub)
     if evidence.crash_log:
         log = folder / f"{stem}.devrev.log"
-        write_atomic(log, client.scrub(evidence.crash_log))
+        write_atomic(log, evidence.crash_log)
         evidence.files[LOG] = str(log.resolve())
-    evidence.timeline_html = timeline_html([data for _, data in recordings])
+    evidence.timeline_html = client.scrub(timeline_html([data for _, data in recordings]))
     if video:
         _video(client, session, recordings, folder / f"{stem}.devrev.mp4", evidence, web)
     return evidence
@@ -102,13 +102,13 @@ def measurements(session: dict, recordings: list[dict]) -> list[dict]:
     return [m for m in found if m is not None]
 
 
-def _flags(evidence: DevRevEvidence, session: dict, recordings: list[dict]) -> None:
+def _flags(evidence: DevRevEvidence, session: dict, recordings: list[dict], scrub) -> None:
     logs = [d.get("observability_sessions_log_data") for d in recordings]
     logs = [log for log in logs if isinstance(log, dict)]
     evidence.crash = bool(session.get("is_crash")) or any(log.get("is_crash") for log in logs)
     evidence.anr = bool(session.get("is_anr")) or any(log.get("is_anr") for log in logs)
     texts = [str(log.get("value")) for log in logs if log.get("value")]
-    evidence.crash_log = "\n\n".join(texts) if texts else None
+    evidence.crash_log = scrub("\n\n".join(texts)) if texts else None
 
 
 def _offset(ms) -> str:

@@ -8,7 +8,14 @@ import time
 import zlib
 from datetime import datetime, timezone
 
-from pytest_devsession.http.server import HttpError, HttpServer, Request, Response, Route, json_response
+from pytest_devsession.http.server import (
+    HttpError,
+    HttpServer,
+    Request,
+    Response,
+    Route,
+    json_response,
+)
 
 TOKEN = "devrev-secret-token-0123456789"
 APP = "app-under-test"
@@ -60,7 +67,7 @@ class FakeDevRev(HttpServer):
             if fault is not None:
                 self.faults.remove(fault)
         if fault is not None and self.authorized(request):
-            path, status, extra, headers = fault
+            _, status, extra, headers = fault
             body = {"type": TYPES.get(status, "bad_request"), "message": f"fault {status}", "detail": "scripted", **extra}
             return json_response(body, status, headers)
         return super().respond(request)
