@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import pytest
 
 from . import outcome, verdict
-from .backends.base import Artifacts, HeldPerSession, Links, RemoteSessions, Verdicts
+from .backends.base import Artifacts, HeldPerSession, Links, RemoteSessions, UserFlows, Verdicts
 from .downloads import download_all
 from .handle import DevSession, handle_key
 from .http.client import TRANSFERS
 from .record import SessionRecord
 from .reporting.live import LiveReports
-from .state import CaptureState, earlier_key, reports_key, state_key, warn
+from .state import CaptureState, TestWindow, earlier_key, reports_key, state_key, warn
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Closer:
         self.backend = None
         self.service_url: str | None = None
         self.scopes = None  # scopes.Scopes: the captures tests share
+        self.enrichers: list = []  # what adds to each captured test's evidence after it (run.py)
         self.records: list[SessionRecord] = []
         self.reports = LiveReports(config)
         # Attempts whose capture is closed and whose verdict waits for their teardown report:
@@ -177,8 +178,10 @@ class Closer:
         self.pending[item.nodeid] = Attempt(item, record, reports, state, handle)
         if state is not None:
             state.closed = True
-            # Two jobs close it: the downloads (submitted here) and the verdict (with the teardown report).
-            self.closing[id(record)] = [2, item, record]
+            # Two jobs close it: the downloads (submitted here) and the verdict (with the teardown report);
+            # and one per enricher (DevRev's app session), which may wait for its service a while.
+            self.closing[id(record)] = [2 + len(self.enrichers), item, record]
+            self._enrich(item, state, record)
             try:
                 if state.part is not None:  # inside a capture its scope shares: the test's window ends
                     self.scopes.finish_part(item, state, record, not interrupted, self)
@@ -190,6 +193,36 @@ class Closer:
         if interrupted:
             self.deliver(item.nodeid)
         return record
+
+    def _enrich(self, item: pytest.Item, state: CaptureState, record: SessionRecord) -> None:
+        handle = item.stash.get(handle_key, None)
+        window = TestWindow(state.started or time.time(), time.time(), state.device.platform,
+                            handle.app_session_id if handle else None)
+        for enricher in self.enrichers:
+            self.background.submit(lambda e=enricher: self._enrich_job(e, window, state, record),
+                                   cancel=lambda e=enricher: self._enrich_cancelled(e, state, record))
+
+    def _enrich_job(self, enricher, window: TestWindow, state: CaptureState, record: SessionRecord) -> None:
+        try:
+            enricher.enrich(window, record, state.folder, lambda ms: self._upload_more(state, record, enricher.name, ms))
+        except Exception as exc:  # noqa: BLE001 - a failure of ours never changes the outcome
+            record.problems.append(f"{enricher.name}: {exc}")
+        finally:
+            self.job_done(record, state)
+
+    def _enrich_cancelled(self, enricher, state: CaptureState, record: SessionRecord) -> None:
+        record.problems.append(f"{enricher.name}: not looked for: the run was interrupted")
+        self.job_done(record, state)
+
+    def _upload_more(self, state: CaptureState, record: SessionRecord, source: str, measurements: list[dict]) -> None:
+        """Measurements an enricher found, to the test's user flow like its own."""
+        if record.userflow and isinstance(self.backend, UserFlows) and state.part is None and record.session_id:
+            self._request(record)(f"upload {source} measurements", lambda: self.backend.upload_measurements(
+                record.session_id, record.userflow, measurements))
+        else:
+            record.problems.append(f"{len(measurements)} {source} measurement(s) not uploaded: "
+                                   + ("the test has no user flow" if not record.userflow else
+                                      f"the {self.backend.name} backend takes no more after the verdict"))
 
     def _remote_sessions(self, capture, record: SessionRecord) -> None:
         """At a cloud grid the test's drivers made its sessions: the record names them (the first is
@@ -260,7 +293,8 @@ class Closer:
                 # Known from here: a worker that dies before the verdict is sent leaves it to the main process.
                 self.ledger("mark_session", state.session_id, status=record.status,
                             status_message=record.status_message, attempt=record.attempt, final=record.final)
-                self.background.submit(lambda: self._verdict_job(item, state, record, handle),
+                own = list(record.measurements)  # the test's own: an enricher may add its service's later
+                self.background.submit(lambda: self._verdict_job(item, state, record, handle, own),
                                        cancel=lambda: self._spool_verdict(state, record, handle))
             elif record.measurements:
                 record.problems.append("measurements not uploaded: the test ran without a capture session")
@@ -292,7 +326,8 @@ class Closer:
         finally:
             self.job_done(record, state)
 
-    def _verdict_job(self, item: pytest.Item, state: CaptureState, record: SessionRecord, handle) -> None:
+    def _verdict_job(self, item: pytest.Item, state: CaptureState, record: SessionRecord, handle,
+                     own: list[dict] | None = None) -> None:
         try:
             doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
             if state.part is not None:
@@ -304,7 +339,8 @@ class Closer:
                                            f"{self.backend.name}: the test attached no driver to its capture")
             else:
                 verdict.give(self.backend, self.spool, self.service_url, record, doc=doc,
-                             description=state.options.userflow_description, build_id=self.settings.build_id)
+                             description=state.options.userflow_description, build_id=self.settings.build_id,
+                             measurements=own)
             self.ledger("mark_session", state.session_id, verdict_sent=True)  # delivered or spooled
             state.finished = True
             _close_journal(handle)  # delivered or spooled by now

@@ -31,6 +31,7 @@ class DevSession:
     _proxy_url: str | None = field(default=None, repr=False)
     _backend: object = field(default=None, repr=False)
     _journal: object = field(default=None, repr=False)
+    app_session_id: str | None = field(default=None, repr=False)  # named by devsession.devrev_session
     # The test routed something through the capture (it read the proxy: devsession_chrome does).
     # A HAR of this test with no entries is then a problem, not an empty test.
     sent_traffic: bool = field(default=False, repr=False)
@@ -83,6 +84,13 @@ class DevSession:
         if isinstance(self._backend, RemoteBrowsers) and self.capture is not None:
             return self._backend.capabilities(self.driver_id, self.nodeid)
         return {}
+
+    def devrev_session(self, session_id: str) -> None:
+        """Name the app's DevRev session of this test (when the test knows it): it is used as is,
+        instead of being looked for by the test's time window."""
+        if not isinstance(session_id, str) or not session_id.strip():
+            raise TypeError(f"devsession.devrev_session(session_id) expects a non-empty string, got {session_id!r}")
+        self.app_session_id = session_id.strip()
 
     def attach(self, driver) -> None:
         """Record ``driver`` as part of this session: a Selenium Chromium driver gives the

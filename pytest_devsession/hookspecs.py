@@ -60,3 +60,10 @@ def pytest_devsession_records_final(config, records):
     ``records`` are the ``SessionRecord`` objects that go into manifest.json. Reporters that showed a test at
     its end complete it here (our Allure evidence does).
     """
+
+
+def pytest_devsession_make_enrichers(settings, config):
+    """Something that adds to each captured test's evidence after the test, on the background pool,
+    whatever backend captured it (DevRev's app session): return an object with ``name``, ``begin()``
+    (before the first test; raise ``pytest.UsageError`` for bad input), ``enrich(window, record,
+    folder, upload)`` and ``close()``, or None. Every plugin's answer is used."""

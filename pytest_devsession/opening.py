@@ -66,6 +66,7 @@ def join(run, item: pytest.Item, handle: DevSession, state: CaptureState) -> Non
     backend, settings, capture = run.backend, run.settings, state.capture
     session_id = capture.session_id
     item.stash[state_key] = state
+    state.started = state.part.start if state.part is not None else time.time()
     run.open[session_id] = item  # the test the run's end closes first
     handle.capture, handle.artifacts_dir, handle.part = capture, state.folder, state.part
     if state.part is not None and isinstance(backend, Parts):

@@ -14,7 +14,7 @@ from .settings import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE
 CONTROLLER_NAME = "devsession-controller"
 # The built-in backends, plugins like any other (each: its options, settings section and factory).
 pytest_plugins = ["pytest_devsession.backends.headspin.plugin", "pytest_devsession.backends.local.plugin",
-                  "pytest_devsession.backends.lambdatest.plugin"]
+                  "pytest_devsession.backends.lambdatest.plugin", "pytest_devsession.devrev.plugin"]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

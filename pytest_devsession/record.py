@@ -33,6 +33,8 @@ class SessionRecord:
     scope: str = "test"  # what the capture was opened around: test, class, module or session
     part_id: str | None = None  # in a shared capture: the test's own id in it (``{session_id}~{n}``)
     sessions: list[str] = field(default_factory=list)  # at a cloud grid: every session of the test's drivers
+    # The app's own recorded session (DevRev): service, session_id, crash, anr, crash_log, timeline_html.
+    app_session: dict = field(default_factory=dict)
     label_id: str | None = None  # in a shared capture: the service's mark of the test's window
     video_offset: float | None = None  # in a shared capture: where the test starts in the session's video (s)
     video_duration: float | None = None  # ... and how long it lasts there (s)

@@ -66,6 +66,7 @@ class Run:
                              self.write_ledger, self.hook)
         self.tested = False  # a test of this run reported: its manifest replaces the last one
         self.scopes = None  # scopes.Scopes, set by the controller
+        self.enrichers: list = []  # what adds to each test's evidence after it (DevRev's app session)
 
     # the start ---------------------------------------------------------------------
     def make_backend(self) -> None:
@@ -118,6 +119,12 @@ class Run:
             self.ledger = Ledger(self.settings.store_dir / "leases", backend.name, self.service_url,
                                  run=self.run_id, worker=self.worker_id, main=self.main_process, outlives=outlives)
         self.closer.backend, self.closer.service_url = backend, self.service_url
+        for answer in self.config.hook.pytest_devsession_make_enrichers(settings=self.settings, config=self.config):
+            for enricher in answer if isinstance(answer, (list, tuple)) else [answer]:
+                if enricher is not None:
+                    enricher.begin()  # a usage error for bad input, before any device is locked
+                    self.enrichers.append(enricher)
+        self.closer.enrichers = self.enrichers
         self.devices.begin(backend, self.known, self.service_url,
                            lambda: self.ledger.path if self.ledger is not None else None)
         if threading.current_thread() is threading.main_thread():
@@ -215,6 +222,11 @@ class Run:
                 self._previous_sigterm = None
             if self.backend is not None:
                 self.backend.close()
+            for enricher in self.enrichers:
+                try:
+                    enricher.close()
+                except Exception:  # noqa: BLE001 - the run is over
+                    pass
 
     def write_manifest(self) -> None:
         self.folders.end_of_run()

@@ -51,6 +51,15 @@ class Part:
         return f"{session_id}~{self.index}"
 
 
+@dataclass(frozen=True)
+class TestWindow:
+    """What an enricher (``pytest_devsession_make_enrichers``) knows of a test after it ran."""
+    start: float  # epoch seconds
+    end: float
+    platform: str  # the device's (android, ios, browser, ...)
+    app_session_id: str | None = None  # the app session the test named (devsession.devrev_session)
+
+
 @dataclass
 class CaptureState:
     """A test's part in a capture: where its artifacts go, what its markers asked, how far its closing is."""
@@ -60,6 +69,7 @@ class CaptureState:
     closed: bool = False  # capture stopped and artifacts downloaded (or given up)
     finished: bool = False  # status and measurements delivered or spooled
     part: Part | None = None  # inside a shared capture (scope class, module or session): the test's window
+    started: float = 0.0  # epoch seconds: the test found its capture ready (its window's start)
 
     @property
     def session_id(self) -> str:

@@ -50,10 +50,12 @@ def tags(record: SessionRecord, build_id: str | None) -> dict[str, str]:
 
 
 def give(backend, spool, service_url: str | None, record: SessionRecord, *, doc: str = "",
-         description: str | None = None, build_id: str | None = None, name: bool = True) -> None:
+         description: str | None = None, build_id: str | None = None, name: bool = True,
+         measurements: list[dict] | None = None) -> None:
     """Name and tag the session (unless ``name`` is False), set its user flow status, upload its
-    measurements (never raises)."""
+    measurements (never raises). ``measurements``: the test's own (default: the record's)."""
     session_id = record.session_id
+    measurements = list(record.measurements) if measurements is None else measurements
 
     def request(label, action, spool_as=None) -> bool:
         return step(record, label, action, spool_as, spool, backend.name, service_url)
@@ -63,16 +65,16 @@ def give(backend, spool, service_url: str | None, record: SessionRecord, *, doc:
         if record.userflow:
             found["userflow"] = record.userflow
         whole = Verdict(record.nodeid, doc, record.status or "", record.status_message, found,
-                        list(record.measurements), record.userflow)
+                        list(measurements), record.userflow)
         done = [request("give the verdict", lambda sid=sid: backend.give_verdict(sid, whole))
                 for sid in (record.sessions or [session_id]) if sid]
-        record.measurements_uploaded = bool(done) and all(done) and bool(record.measurements)
+        record.measurements_uploaded = bool(done) and all(done) and bool(measurements)
         return
 
     if name and isinstance(backend, Naming):
         request("name the session",
                 lambda: backend.annotate(session_id, Annotation(record.nodeid, doc, tags(record, build_id))))
-    userflow, measurements = record.userflow, record.measurements
+    userflow = record.userflow
     if userflow and not isinstance(backend, UserFlows):
         if measurements:
             record.problems.append(f"{len(measurements)} measurement(s) not uploaded: the "

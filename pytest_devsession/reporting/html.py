@@ -62,6 +62,10 @@ def artifacts_html(record: SessionRecord, report_dir: Path | None = None) -> str
                 if record.video_offset is not None else ""
             parts.append(f'<video controls width="480" src="{link}{window}"></video>')
         parts.append(f'<a class="devsession-artifact" href="{link}">{html.escape(name)}</a>')
+    if record.app_session:  # the app's own recorded session (DevRev): its flags, crash log and timeline
+        from ..devrev.enricher import timeline_html
+
+        parts.append(timeline_html(record))
     for problem in record.problems:
         parts.append(f'<p class="devsession-problem">problem: {html.escape(problem)}</p>')
     # Attempts that pytest-rerunfailures reran: their sessions and artifacts, as links only.

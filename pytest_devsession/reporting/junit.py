@@ -46,7 +46,11 @@ def artifact_properties(record: SessionRecord) -> list[tuple[str, str]]:
     """What is known once the session is closed: its artifacts and, inside a shared capture, the
     test's label and where it starts in the session's video."""
     record = SessionRecord.of(record)
-    late = [("devsession_label_id", record.label_id), ("devsession_video_offset", record.video_offset)]
+    app = record.app_session or {}
+    late = [("devsession_label_id", record.label_id), ("devsession_video_offset", record.video_offset),
+            ("devsession_app_session_id", app.get("session_id")),
+            ("devsession_app_crash", "true" if app.get("crash") else None),
+            ("devsession_app_anr", "true" if app.get("anr") else None)]
     return [(name, str(value)) for name, value in late if value is not None] + \
         [(property_name(name), str(path)) for name, path in record.artifacts.items()]
 

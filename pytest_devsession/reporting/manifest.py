@@ -11,11 +11,13 @@ from ..record import SessionRecord
 VERSION = 1
 FIELDS = ("nodeid", "attempt", "final", "backend", "session_id", "device_address", "userflow", "status",
           "status_message", "scope", "part_id", "label_id", "video_offset", "video_duration", "sessions")
+APP_FIELDS = ("service", "session_id", "crash", "anr", "crash_log")  # of app_session (its timeline is in the HTML)
 
 
 def entry(record, base: Path) -> dict:
     record = SessionRecord.of(record)
     data = {name: getattr(record, name) for name in FIELDS}
+    data["app_session"] = {name: record.app_session.get(name) for name in APP_FIELDS} if record.app_session else None
     data["artifacts"] = {name: Path(os.path.relpath(path, base)).as_posix() for name, path in record.artifacts.items()}
     # What each artifact holds (HAR entries, video duration and frames), so that emptiness shows.
     data["artifact_details"] = {name: dict(details) for name, details in record.artifact_details.items()}
