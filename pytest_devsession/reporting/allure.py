@@ -39,6 +39,11 @@ def attachment_type(artifact: str) -> tuple[str, str]:
         artifact = rest
     if artifact in _TYPES:
         return _TYPES[artifact]
+    last = artifact.rsplit(".", 1)[-1]
+    if last in _TYPES:  # devrev.mp4: the app's own recording
+        return _TYPES[last][0], artifact
+    if last == "json":  # devrev.json
+        return "application/json", artifact
     if artifact.endswith(".gz"):
         return "application/gzip", artifact
     return "text/plain", artifact  # the logs and sslkeylog.txt

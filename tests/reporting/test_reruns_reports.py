@@ -105,3 +105,14 @@ def test_allure_gives_each_attempt_its_own_result_with_its_own_session(pytester,
         assert "devsession problems" not in files
     assert len(headspin_emulator.sessions) == 2
     assert all(device.locked_by is None for device in headspin_emulator.devices.values())
+
+
+def test_allure_attachment_types_of_every_artifact_name():
+    from pytest_devsession.reporting.allure import attachment_type
+
+    assert attachment_type("mp4") == ("video/mp4", "mp4")
+    assert attachment_type("2.mp4") == ("video/mp4", "mp4")  # a second driver's session at a grid
+    assert attachment_type("devrev.mp4") == ("video/mp4", "devrev.mp4")  # the app's own recording
+    assert attachment_type("devrev.json") == ("application/json", "devrev.json")
+    assert attachment_type("device.log.gz") == ("application/gzip", "device.log.gz")
+    assert attachment_type("appium.log") == ("text/plain", "appium.log")
