@@ -10,12 +10,10 @@ DevRev's observability API (``devrev/cli.py``).
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import signal
-import subprocess
 import sys
-import threading
+
+from .launch import serve, where_secret, write_secret
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,25 +86,6 @@ def _amount(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number of bytes: {text!r}") from None
 
 
-def _write_token(path: str, token: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _run(command: list, env: dict) -> int:
-    try:
-        code = subprocess.run(command, env=env).returncode
-    except FileNotFoundError:
-        print(f"emulator: command not found: {command[0]}", file=sys.stderr)
-        return 127
-    except KeyboardInterrupt:
-        return 130
-    return code if code >= 0 else 128 - code
 
 
 def main(argv: list | None = None) -> int:
@@ -138,44 +117,16 @@ def main(argv: list | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.token_file:
-        _write_token(args.token_file, token)
-    try:
-        emulator.start()
-    except OSError as exc:
-        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
-    addresses = list(emulator.devices)
-    try:
-        if command:
-            env = dict(os.environ)
-            env.update({
-                "HEADSPIN_API_URL": emulator.url,
-                "HEADSPIN_UI_URL": emulator.ui_url,  # session links lead to the emulator, not to HeadSpin
-                "HEADSPIN_API_TOKEN": token,
-                "DEVSESSION_BACKEND": "headspin",
-                "DEVSESSION_DEVICES": "\n".join(addresses),
-            })
-            return _run(command, env)
-        if args.token:
-            where = "the --token value"
-        elif args.token_file:
-            where = f"the token in {args.token_file}"
-        else:
-            where = "the token (random: pass --token or --token-file to know it)"
-        print(f"HeadSpin emulator at {emulator.url} serving {', '.join(addresses)}; "
-              f"set HEADSPIN_API_URL={emulator.url} HEADSPIN_UI_URL={emulator.ui_url} and HEADSPIN_API_TOKEN "
-              f"to {where}. Ctrl-C stops it.",
-              flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
-        forever = threading.Event()
-        try:
-            while not forever.wait(1.0):
-                pass
-        except KeyboardInterrupt:
-            pass
-        return 0
-    finally:
-        emulator.stop()
+        write_secret(args.token_file, token)
+    return serve(emulator, f"{args.host}:{args.port}", command,
+                 lambda: {"HEADSPIN_API_URL": emulator.url,
+                          "HEADSPIN_UI_URL": emulator.ui_url,  # session links lead to the emulator, not to HeadSpin
+                          "HEADSPIN_API_TOKEN": token, "DEVSESSION_BACKEND": "headspin",
+                          "DEVSESSION_DEVICES": "\n".join(emulator.devices)},
+                 lambda: f"HeadSpin emulator at {emulator.url} serving {', '.join(emulator.devices)}; "
+                         f"set HEADSPIN_API_URL={emulator.url} HEADSPIN_UI_URL={emulator.ui_url} and "
+                         f"HEADSPIN_API_TOKEN to {where_secret(bool(args.token), args.token_file, 'token', '--token')}."
+                         " Ctrl-C stops it.")
 
 
 if __name__ == "__main__":

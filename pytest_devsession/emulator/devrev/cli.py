@@ -9,11 +9,8 @@ pointing at it, then exit with its code. The token is never printed: pass --toke
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
-import sys
-import threading
+
+from ..launch import serve, where_secret, write_secret
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,25 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_secret(path: str, secret: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret + "\n")
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _run(command: list, env: dict) -> int:
-    try:
-        code = subprocess.run(command, env=env, check=False).returncode
-    except FileNotFoundError:
-        print(f"emulator: command not found: {command[0]}", file=sys.stderr)
-        return 127
-    except KeyboardInterrupt:
-        return 130
-    return code if code >= 0 else 128 - code
 
 
 def main(argv: list, command: list) -> int:
@@ -74,34 +52,11 @@ def main(argv: list, command: list) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.token_file:
-        _write_secret(args.token_file, emulator.token)
-    try:
-        emulator.start()
-    except OSError as exc:
-        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if command:
-            env = dict(os.environ)
-            env.update({"DEVREV_API_URL": emulator.url, "DEVREV_TOKEN": emulator.token,
-                        "DEVREV_APP_ID": emulator.app_id})
-            return _run(command, env)
-        if args.token:
-            where = "the --token value"
-        elif args.token_file:
-            where = f"the token in {args.token_file}"
-        else:
-            where = "the token (random: pass --token or --token-file to know it)"
-        print(f"DevRev emulator at {emulator.url}; set DEVREV_API_URL={emulator.url} DEVREV_APP_ID={emulator.app_id} "
-              f"and DEVREV_TOKEN to {where}. Upload sessions with POST {emulator.url}/_emulator/sessions.upload. "
-              f"Ctrl-C stops it.", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
-        forever = threading.Event()
-        try:
-            while not forever.wait(1.0):
-                pass
-        except KeyboardInterrupt:
-            pass
-        return 0
-    finally:
-        emulator.stop()
+        write_secret(args.token_file, emulator.token)
+    return serve(emulator, f"{args.host}:{args.port}", command,
+                 lambda: {"DEVREV_API_URL": emulator.url, "DEVREV_TOKEN": emulator.token,
+                          "DEVREV_APP_ID": emulator.app_id},
+                 lambda: f"DevRev emulator at {emulator.url}; set DEVREV_API_URL={emulator.url} "
+                         f"DEVREV_APP_ID={emulator.app_id} and DEVREV_TOKEN to "
+                         f"{where_secret(bool(args.token), args.token_file, 'token', '--token')}. Upload sessions "
+                         f"with POST {emulator.url}/_emulator/sessions.upload. Ctrl-C stops it.")

@@ -9,11 +9,8 @@ printed: pass --access-key, or --access-key-file to have it written down.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
-import sys
-import threading
+
+from ..launch import serve, where_secret, write_secret
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,25 +39,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_secret(path: str, secret: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret + "\n")
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _run(command: list, env: dict) -> int:
-    try:
-        code = subprocess.run(command, env=env, check=False).returncode
-    except FileNotFoundError:
-        print(f"emulator: command not found: {command[0]}", file=sys.stderr)
-        return 127
-    except KeyboardInterrupt:
-        return 130
-    return code if code >= 0 else 128 - code
 
 
 def main(argv: list, command: list) -> int:
@@ -77,34 +55,11 @@ def main(argv: list, command: list) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.access_key_file:
-        _write_secret(args.access_key_file, emulator.access_key)
-    try:
-        emulator.start()
-    except OSError as exc:
-        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if command:
-            env = dict(os.environ)
-            env.update({"LT_USERNAME": emulator.username, "LT_ACCESS_KEY": emulator.access_key,
-                        "LT_HUB_URL": emulator.hub_url, "LT_API_URL": emulator.url})
-            return _run(command, env)
-        if args.access_key:
-            where = "the --access-key value"
-        elif args.access_key_file:
-            where = f"the key in {args.access_key_file}"
-        else:
-            where = "the access key (random: pass --access-key or --access-key-file to know it)"
-        print(f"LambdaTest emulator at {emulator.root_url}; set LT_HUB_URL={emulator.hub_url} "
-              f"LT_API_URL={emulator.url} LT_USERNAME={emulator.username} and LT_ACCESS_KEY to {where}. "
-              f"Ctrl-C stops it.", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
-        forever = threading.Event()
-        try:
-            while not forever.wait(1.0):
-                pass
-        except KeyboardInterrupt:
-            pass
-        return 0
-    finally:
-        emulator.stop()
+        write_secret(args.access_key_file, emulator.access_key)
+    return serve(emulator, f"{args.host}:{args.port}", command,
+                 lambda: {"LT_USERNAME": emulator.username, "LT_ACCESS_KEY": emulator.access_key,
+                          "LT_HUB_URL": emulator.hub_url, "LT_API_URL": emulator.url},
+                 lambda: f"LambdaTest emulator at {emulator.root_url}; set LT_HUB_URL={emulator.hub_url} "
+                         f"LT_API_URL={emulator.url} LT_USERNAME={emulator.username} and LT_ACCESS_KEY to "
+                         f"{where_secret(bool(args.access_key), args.access_key_file, 'key', '--access-key')}. "
+                         "Ctrl-C stops it.")
