@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from . import hookspecs
-from .settings import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES, SCOPES
+from .names import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES, SCOPES
 
 CONTROLLER_NAME = "devsession-controller"
 # The built-in backends, plugins like any other (each: its options, settings section and factory).
@@ -22,7 +22,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from .backends.local.settings import LOCAL_ARTIFACTS
+    from .backends.local import LOCAL_ARTIFACTS
 
     group = parser.getgroup("devsession", "capture sessions on real devices and browsers")
     group.addoption("--devsession", action="store_true", default=False,
@@ -98,11 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "network_keep_in_session_patterns=None, scope=None): per-test capture settings (scope: on a module "
         "or class, one capture around its tests: test, class, module or session)",
     )
+    if not config.getoption("devsession", default=False):
+        return  # off: nothing more is imported or done
     from .settings import resolve
 
     settings = resolve(config)
-    if not settings.enabled:
-        return
     from .controller import Controller
 
     controller = Controller(config, settings)

@@ -16,21 +16,17 @@ from typing import ClassVar
 
 import pytest
 
-DOWNLOAD_MODES = ("on", "off", "only-on-failure")
-CAPTURE_MODES = ("all", "marked")
-# HeadSpin's Session API: the extensions a session's data can be downloaded as.
-ARTIFACT_EXTENSIONS = (
-    "mp4", "har", "mar", "csv", "pcap", "sslkeylog.txt",
-    "appium.log", "appium.log.gz", "selenium.log", "selenium.log.gz",
-    "device.log", "device.log.gz", "jsconsole.log", "jsconsole.log.gz",
+from .names import (  # noqa: F401 - the names settings has always offered
+    ARTIFACT_EXTENSIONS,
+    CAPTURE_MODES,
+    DEFAULT_ARTIFACTS,
+    DEFAULT_VIDEO_SIZE,
+    DOWNLOAD_MODES,
+    SCOPES,
 )
-DEFAULT_ARTIFACTS = ("har", "mp4")
+
 RUN_BUILD_ENV = "DEVSESSION_RUN_BUILD"  # the timestamp build name of a run without one, for its xdist workers
-# What one capture session is opened around: each test, or every test of a class, a module, the run.
-SCOPES = ("test", "class", "module", "session")
-# Any backend's device address (each backend checks its own form, and its device list has the last word).
 ANY_DEVICE = re.compile(r"^[A-Za-z0-9._:@-]+$")
-DEFAULT_VIDEO_SIZE = (1280, 720)  # Chromium's page and its video's frame (drivers.browser, drivers.video)
 
 
 class Secret:

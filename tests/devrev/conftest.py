@@ -11,13 +11,7 @@ from devrev_fake import APP, TOKEN, FakeDevRev
 from pytest_devsession.devrev.client import DevRevClient
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    try:
-        import pytest_devsession.emulator.devrev.fixture as emulator_plugin
-    except ImportError:  # not there yet: the emulator tests skip
-        emulator_plugin = None
-    if emulator_plugin is not None and not config.pluginmanager.is_registered(emulator_plugin):
-        config.pluginmanager.register(emulator_plugin, "devsession_devrev_emulator")
+# The devrev_emulator fixture comes with the package's devsession_emulator plugin (emulator/fixture.py).
 
 
 @pytest.fixture

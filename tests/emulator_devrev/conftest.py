@@ -1,13 +1,7 @@
 import pytest
 import requests
 
-import pytest_devsession.emulator.devrev.fixture as devrev_plugin
-
-
-def pytest_configure(config):
-    # Registered here until the package declares the plugin as a pytest11 entry point.
-    if not config.pluginmanager.is_registered(devrev_plugin):
-        config.pluginmanager.register(devrev_plugin, "devsession_devrev_emulator")
+# The devrev_emulator fixture comes with the package's devsession_emulator plugin (emulator/fixture.py).
 
 
 @pytest.fixture

@@ -5,13 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-import pytest_devsession.emulator.lambdatest.fixture as lambdatest_plugin
-
-
-def pytest_configure(config):
-    # Registered here until the package declares the plugin as a pytest11 entry point.
-    if not config.pluginmanager.is_registered(lambdatest_plugin):
-        config.pluginmanager.register(lambdatest_plugin, "devsession_lambdatest_emulator")
+# The lambdatest_emulator fixture comes with the package's devsession_emulator plugin (emulator/fixture.py).
 
 
 class _Pages(BaseHTTPRequestHandler):

@@ -24,14 +24,7 @@ from pytest_devsession.settings import Secret, Settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The emulator's fixtures, registered here until the package declares its plugin as a pytest11
-    # entry point (as tests/emulator_lambdatest does: one emulator for both folders).
-    try:
-        import pytest_devsession.emulator.lambdatest.fixture as emulator_plugin
-    except ImportError:  # not there: the acceptance tests skip
-        emulator_plugin = None
-    if emulator_plugin is not None and not config.pluginmanager.is_registered(emulator_plugin):
-        config.pluginmanager.register(emulator_plugin, "devsession_lambdatest_emulator")
+    # The lambdatest_emulator fixture comes with the package's devsession_emulator plugin.
     config.addinivalue_line("markers", "engine_grid: needs the engine's cloud-grid support of issue 11 "
                                        "(devsession_chrome at a RemoteBrowsers backend, devsession.capabilities, "
                                        "the verdict and downloads of each remote session)")

@@ -18,10 +18,11 @@ from ...settings import (
     usage,
 )
 
-TOKEN_ENV = "DEVSESSION_LOCAL_TOKEN"
 # What it can produce (the rest needs HeadSpin's capture), and what it downloads by default: an
-# artifact a test cannot have (a video without a browser) is simply absent.
-LOCAL_ARTIFACTS = ("har", "mp4", "jsconsole.log", "appium.log", "device.log")
+# artifact a test cannot have (a video without a browser) is simply absent (LOCAL_ARTIFACTS).
+from . import LOCAL_ARTIFACTS  # noqa: F401 - offered here as before
+
+TOKEN_ENV = "DEVSESSION_LOCAL_TOKEN"
 LOCAL_DEVICE = re.compile(r"^(local|adb:[A-Za-z0-9._:-]+)$")
 # The [local] extra, which the embedded capture server needs: (import name, distribution name).
 LOCAL_EXTRA = (
