@@ -10,7 +10,8 @@ def pytest_devsession_backend_names(config):
     ``--devsession-backend`` accepts these names and lists them when it is given another.
     A backend is a plugin with this hook, ``pytest_devsession_make_backend`` and, when it has
     settings of its own, ``pytest_devsession_backend_settings``; the built-in ones are
-    ``pytest_devsession.backends.headspin.plugin`` and ``pytest_devsession.backends.local.plugin``.
+    ``pytest_devsession.backends.headspin.plugin``, ``.local.plugin`` and ``.lambdatest.plugin``
+(registered with ``--devsession``; their options come from their ``add_options``).
     """
 
 

@@ -12,9 +12,11 @@ from . import hookspecs
 from .names import ARTIFACT_EXTENSIONS, DEFAULT_ARTIFACTS, DEFAULT_VIDEO_SIZE, DOWNLOAD_MODES, SCOPES
 
 CONTROLLER_NAME = "devsession-controller"
-# The built-in backends, plugins like any other (each: its options, settings section and factory).
-pytest_plugins = ["pytest_devsession.backends.headspin.plugin", "pytest_devsession.backends.local.plugin",
-                  "pytest_devsession.backends.lambdatest.plugin", "pytest_devsession.devrev.plugin"]
+# The built-in backends and DevRev, plugins like any other (each: its settings section and factory), except
+# that their options are declared from here (``add_options``) and they are registered only with --devsession:
+# a pytest run without it imports four small modules and registers nothing more.
+BUILTIN = ("pytest_devsession.backends.headspin.plugin", "pytest_devsession.backends.local.plugin",
+           "pytest_devsession.backends.lambdatest.plugin", "pytest_devsession.devrev.plugin")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -22,6 +24,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    import importlib
+
     from .backends.local import LOCAL_ARTIFACTS
 
     group = parser.getgroup("devsession", "capture sessions on real devices and browsers")
@@ -85,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("devsession_build", "the run's build name at the service")
     parser.addini("devsession_scope", "test (default), class, module or session: what one capture is opened around")
     parser.addini("devsession_ready_timeout", "deadline in seconds for capture start and completion")
+    for name in BUILTIN:  # each built-in backend's own options
+        importlib.import_module(name).add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,6 +106,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not config.getoption("devsession", default=False):
         return  # off: nothing more is imported or done
+    import importlib
+
+    for name in BUILTIN:
+        if not config.pluginmanager.has_plugin(name):
+            config.pluginmanager.register(importlib.import_module(name), name)
     from .settings import resolve
 
     settings = resolve(config)

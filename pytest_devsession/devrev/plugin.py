@@ -10,7 +10,8 @@ import pytest
 PLATFORMS = ("android", "ios", "web")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """Its options, declared at every pytest start by the main plugin (this module is registered with --devsession)."""
     group = parser.getgroup("devsession")
     group.addoption("--devsession-devrev-app", dest="devsession_devrev_app", metavar="APP_ID",
                     help="DevRev: the app's App ID (its SDK's appId; env DEVREV_APP_ID): each test's evidence gets "

@@ -11,10 +11,11 @@ PLUGIN = "pytest_devsession.backends.lambdatest.plugin"
 
 
 def plugin_args() -> list[str]:
-    """``-p`` for the LambdaTest plugin until plugin.py lists it among its ``pytest_plugins``."""
+    """Nothing: the LambdaTest backend is built in (``plugin.BUILTIN``)."""
     from pytest_devsession import plugin
 
-    return [] if PLUGIN in getattr(plugin, "pytest_plugins", ()) else ["-p", PLUGIN]
+    assert PLUGIN in plugin.BUILTIN
+    return []
 
 
 

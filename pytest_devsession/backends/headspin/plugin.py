@@ -6,7 +6,8 @@ import pytest
 NAME = "headspin"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """Its options, declared at every pytest start by the main plugin (this module is registered with --devsession)."""
     group = parser.getgroup("devsession")
     group.addoption("--devsession-api-url", dest="devsession_api_url", metavar="URL",
                     help="HeadSpin API base URL (env HEADSPIN_API_URL; default https://api-dev.headspin.io/v0). "

@@ -6,7 +6,8 @@ import pytest
 NAME = "lambdatest"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """Its options, declared at every pytest start by the main plugin (this module is registered with --devsession)."""
     group = parser.getgroup("devsession")
     group.addoption("--devsession-lambdatest-hub", dest="devsession_lambdatest_hub", metavar="URL",
                     help="LambdaTest: the Selenium hub (env LT_HUB_URL; default https://hub.lambdatest.com/wd/hub). "

@@ -7,7 +7,8 @@ NAME = "local"
 active_key = pytest.StashKey[bool]()  # the run captures with this backend
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """Its options, declared at every pytest start by the main plugin (this module is registered with --devsession)."""
     group = parser.getgroup("devsession")
     group.addoption("--devsession-local-url", dest="devsession_local_url", metavar="URL",
                     help="local backend: drive this capture server (Sessions API) instead of the embedded one "
