@@ -365,10 +365,8 @@ class Closer:
             # Stopped, not yet closed: a worker that dies now still leaves its verdict and
             # downloads to the main process (recovery.py).
             self.ledger("mark_session", session_id, stopped=True)
-        mode = self.settings.download
-        exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
-        if mode == "off" or (mode == "only-on-failure" and record.status != outcome.FAILED) or not exts \
-                or not isinstance(self.backend, Artifacts):
+        exts = self.to_download(state, record)
+        if not exts:
             self.job_done(record, state)
             return
         if not download or not stopped:
@@ -380,6 +378,16 @@ class Closer:
         sent = bool(handle and handle.sent_traffic)
         self.background.submit(lambda: self._download_job(state, record, exts, sent),
                                cancel=lambda: self._cancelled_download(record, state))
+
+    def to_download(self, state: CaptureState, record: SessionRecord) -> tuple[str, ...]:
+        """The artifacts to download for this attempt: none with ``--devsession-download off``, or
+        ``only-on-failure`` and an attempt that did not fail, or a backend that has none."""
+        mode = self.settings.download
+        exts = state.options.artifacts if state.options.artifacts is not None else self.settings.artifacts
+        if mode == "off" or (mode == "only-on-failure" and record.status != outcome.FAILED) \
+                or not isinstance(self.backend, Artifacts):
+            return ()
+        return tuple(exts)
 
     def _cancelled_download(self, record: SessionRecord, state: CaptureState) -> None:
         record.problems.append("artifacts not downloaded: the run was interrupted")

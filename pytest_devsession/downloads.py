@@ -13,10 +13,12 @@ from .record import SessionRecord
 
 
 def download_all(backend, record: SessionRecord, folder: Path, exts, request, sent_traffic: bool = False,
-                 session_id: str | None = None, n: int = 1) -> None:
+                 session_id: str | None = None, n: int = 1, get=None) -> None:
     """Download ``exts`` of the record's session (or of ``session_id``, the test's ``n``-th session at
     the service) into ``folder``; ``request(label, action)`` runs each. The first session's files are
-    ``session.EXT`` (artifact ``EXT``), the n-th's ``session-n.EXT`` (artifact ``n.EXT``)."""
+    ``session.EXT`` (artifact ``EXT``), the n-th's ``session-n.EXT`` (artifact ``n.EXT``).
+    ``get(ext, dest)``: fetches one artifact instead, and answers (the file it is in, its size), or
+    (None, None) when there is none (a test's part of a shared capture, ``scopes.py``)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -27,7 +29,10 @@ def download_all(backend, record: SessionRecord, folder: Path, exts, request, se
         dest = folder / (f"session.{ext}" if n == 1 else f"session-{n}.{ext}")
 
         def fetch(ext=ext, dest=dest):
-            size = backend.download(session_id, ext, dest)
+            if get is not None:
+                dest, size = get(ext, dest)
+            else:
+                size = backend.download(session_id, ext, dest)
             if size is None:  # this session has no such artifact
                 return
             record.artifact_bytes += size

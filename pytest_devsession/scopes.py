@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from . import contents, outcome, verdict
-from .backends.base import SHARED, Annotation, Artifacts, HeldPerSession, Naming, Parts
+from . import verdict
+from .backends.base import SHARED, Annotation, HeldPerSession, Naming, Parts
 from .devices import taken_key
+from .downloads import download_all
 from .handle import handle_key
 from .opening import join, open_capture, part_state
 from .record import SessionRecord
@@ -88,7 +89,7 @@ class Scopes:
             return
         if self.current is None:
             state = open_capture(run, item, options, handle, scope=scope, owner=owner)
-            address = item.stash[taken_key] if taken_key in item.stash else state.device.address
+            address = item.stash.get(taken_key, state.device.address)
             if taken_key in item.stash:
                 del item.stash[taken_key]  # the scope holds the device, not its first test
             self.current = Shared(key, state.capture, address, run.folders.take(owner), time.time())
@@ -129,10 +130,8 @@ class Scopes:
         shared = self.current if self.current is not None and self.current.capture is state.capture else None
         if shared is not None:
             shared.records.append(record)
-        mode = run.settings.download
-        exts = state.options.artifacts if state.options.artifacts is not None else run.settings.artifacts
-        if mode == "off" or (mode == "only-on-failure" and record.status != outcome.FAILED) or not exts \
-                or not isinstance(run.backend, Artifacts):
+        exts = closer.to_download(state, record)
+        if not exts:
             closer.job_done(record, state)
         elif not download or shared is None:
             record.problems.append("artifacts not downloaded: the run was interrupted")
@@ -202,39 +201,21 @@ class Scopes:
                 self.run.problems.append(f"cannot free what the session {shared.capture.session_id} held: {exc}")
 
     def _part_downloads(self, shared: Shared, state: CaptureState, record: SessionRecord, exts, sent: bool) -> None:
-        closer, backend = self.run.closer, self.run.backend
-        request = closer._request(record)
+        closer, backend, part = self.run.closer, self.run.backend, state.part
+
+        def get(ext: str, dest: Path) -> tuple[Path | None, int | None]:
+            """The test's own cut of the artifact, or the session's own file (the video) with its offset."""
+            size = backend.download_part(state.session_id, part, ext, dest) if isinstance(backend, Parts) else SHARED
+            if size != SHARED:
+                return dest, size
+            path, size = self._shared_artifact(shared, ext)
+            if path is not None and ext == "mp4":
+                record.video_offset = round(part.offset, 3)
+                record.video_duration = round((part.end or part.start) - part.start, 3)
+            return path, size
+
         try:
-            try:
-                state.folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                record.problems.append(f"cannot create {state.folder}: {exc}")
-                return
-            part = state.part
-            for ext in exts:
-                dest = state.folder / f"session.{ext}"
-
-                def fetch(ext=ext, dest=dest):
-                    size = backend.download_part(state.session_id, part, ext, dest) if isinstance(backend, Parts) \
-                        else SHARED
-                    if size == SHARED:
-                        path, size = self._shared_artifact(shared, ext)
-                        if path is None:
-                            return
-                        dest = path
-                        if ext == "mp4":
-                            record.video_offset = round(part.offset, 3)
-                            record.video_duration = round((part.end or part.start) - part.start, 3)
-                    if size is None:
-                        return
-                    record.artifact_bytes += size
-                    record.artifacts[ext] = str(dest.resolve())
-                    record.artifact_details[ext] = details = contents.describe(ext, dest)
-                    empty = contents.emptiness(ext, details, sent_traffic=sent)
-                    if empty:
-                        record.problems.append(f"session.{ext} {empty}")
-
-                request(f"download {ext}", fetch)
+            download_all(backend, record, state.folder, exts, closer._request(record), sent, get=get)
             record.label_id = part.label_id
         finally:
             closer.job_done(record, state)

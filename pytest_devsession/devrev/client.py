@@ -27,7 +27,6 @@ TOKEN_ENV = "DEVREV_TOKEN"
 APP_OPTION = "--devsession-devrev-app"
 API_URL_OPTION = "--devsession-devrev-api-url"
 DEFAULT_API_URL = "https://api.devrev.ai"
-PLATFORMS = ("android", "ios", "web")
 LIST = "/observability.sessions.list"
 GET = "/observability.sessions.get"
 DATA = "/observability.sessions.data.get"

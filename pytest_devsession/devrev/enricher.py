@@ -49,7 +49,7 @@ class DevRevEnricher:
                                session_id=window.app_session_id, timeout=self.timeout)
         if session is None:
             return  # the test had no app session: nothing to add, and no problem
-        evidence = collect(self.client, session, folder)
+        evidence = collect(self.client, session, folder, web=platform == "web")
         record.artifacts.update(evidence.files)
         record.artifact_details.update(evidence.details)
         record.problems.extend(evidence.problems)

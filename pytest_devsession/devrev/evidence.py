@@ -156,6 +156,9 @@ def _video(client: DevRevClient, session: dict, recordings: list[tuple[str, dict
         evidence.details[MP4] = {"frames": made["frames"], "duration_s": made["duration_s"]}
     except BackendError as exc:
         evidence.problems.append(f"DevRev session {evidence.session_id}: no video: {client.scrub(str(exc))}")
+    except ImportError as exc:  # the encoder comes with the [local] extra; the rest of the evidence does not need it
+        evidence.problems.append(f"DevRev session {evidence.session_id}: no video: {exc.name or exc} is not installed "
+                                 "(pip install 'pytest-devsession[local]')")
     finally:
         shutil.rmtree(spool, ignore_errors=True)
 

@@ -67,10 +67,6 @@ class Claims:
         with self._lock:
             return self._owners.setdefault(session_id, owner) == owner
 
-    def release(self, session_id: str) -> None:
-        with self._lock:
-            self._owners.pop(session_id, None)
-
     def owner(self, session_id: str) -> str | None:
         with self._lock:
             return self._owners.get(session_id)

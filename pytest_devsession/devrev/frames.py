@@ -21,7 +21,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..backends.base import BackendError
-from ..drivers.video import FPS, _ffmpeg, frame_schedule
 from ..http.client import Client, Retry
 
 EXPIRED = (403, 404, 410)
@@ -137,6 +136,9 @@ def encode_mp4(frames: list[tuple[Path, float]], path: Path, size: tuple[int, in
         raise BackendError("the frames are no image ffmpeg is told to read (PNG, JPEG, WebP)", action="encode the DevRev video")
     kept = [frame for frame in frames if _kind(frame[0].read_bytes()[:65536])[0] == codec]
     width, height = _even_fit(size or found or (720, 1280))
+    # Only encoding needs the video driver (and imageio-ffmpeg, of the [local] extra): fetching frames does not.
+    from ..drivers.video import FPS, _ffmpeg, frame_schedule
+
     start, stop = min(0.0, kept[0][1]), kept[-1][1] + 1.0 / FPS
     schedule = frame_schedule(kept, start, stop, FPS)
     range_fix = ":out_range=tv" if codec == "mjpeg" else ""

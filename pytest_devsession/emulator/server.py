@@ -17,6 +17,7 @@ from ..http import server as base
 from . import artifacts
 from .handlers import Download, Request, Response, error_response, json_response
 from .models import DEFAULT_DEVICES, ApiError, Fault, Org, parse_device
+from .models.faults import check_seconds, meet_fault
 from .routes import API, PAGES, ROUTES
 
 
@@ -44,10 +45,6 @@ class _Link:
             yield chunk
 
 
-def _check_seconds(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{name} must be a number of seconds, 0 or more, not {value!r}")
-    return float(value)
 
 
 def _check_bandwidth(value) -> float | None:
@@ -95,6 +92,10 @@ class HeadSpinEmulator(base.HttpServer):
     HTTP Basic credentials (the token as user name or as password, as public clients send it).
     """
 
+    # What a test may set through the headspin_emulator fixture's parameter (settable attributes).
+    SETTINGS = ("ready_delay", "complete_delay", "cooldown", "video_metadata_delay", "latency", "bandwidth",
+                "video_bytes", "flaky_capture_setup", "basic_auth")
+
     DEFAULT_DEVICES = [f"{serial}@{host}" for serial, host, _platform in DEFAULT_DEVICES]
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
@@ -104,11 +105,11 @@ class HeadSpinEmulator(base.HttpServer):
         specs = DEFAULT_DEVICES if devices is None else [parse_device(d) for d in devices]
         artifacts.check_video_bytes(video_bytes)
         self._org = Org(clock or time.time, ready_delay, complete_delay, specs, video_bytes,
-                        _check_seconds(cooldown, "cooldown"),
-                        _check_seconds(video_metadata_delay, "video_metadata_delay"))
+                        check_seconds(cooldown, "cooldown"),
+                        check_seconds(video_metadata_delay, "video_metadata_delay"))
         self._basic_auth = bool(basic_auth)
         self.basic_auth = self._basic_auth
-        self._network = (_check_seconds(latency, "latency"), _check_bandwidth(bandwidth))
+        self._network = (check_seconds(latency, "latency"), _check_bandwidth(bandwidth))
         self._latency, self._bandwidth = self._network
         self._link = _Link()
         self._requests: list = []
@@ -170,7 +171,7 @@ class HeadSpinEmulator(base.HttpServer):
     @cooldown.setter
     def cooldown(self, value: float) -> None:
         with self._org.lock:
-            self._org.cooldown = _check_seconds(value, "cooldown")
+            self._org.cooldown = check_seconds(value, "cooldown")
 
     @property
     def video_metadata_delay(self) -> float:
@@ -180,7 +181,7 @@ class HeadSpinEmulator(base.HttpServer):
     @video_metadata_delay.setter
     def video_metadata_delay(self, value: float) -> None:
         with self._org.lock:
-            self._org.video_metadata_delay = _check_seconds(value, "video_metadata_delay")
+            self._org.video_metadata_delay = check_seconds(value, "video_metadata_delay")
 
     @property
     def latency(self) -> float:
@@ -189,7 +190,7 @@ class HeadSpinEmulator(base.HttpServer):
 
     @latency.setter
     def latency(self, value: float) -> None:
-        self._latency = _check_seconds(value, "latency")
+        self._latency = check_seconds(value, "latency")
 
     @property
     def bandwidth(self) -> float | None:
@@ -312,14 +313,8 @@ class HeadSpinEmulator(base.HttpServer):
 
     def _fault(self, request: base.Request) -> Fault | None:
         """The fault this request meets, if any; a slow one has slept already and is done."""
-        method = "GET" if request.method == "HEAD" else request.method
         path = request.path.removeprefix(API) if request.path.startswith(API + "/") else request.path
-        with self._org.lock:
-            fault = self._org.take_fault(method, path)
-        if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)
-            return None
-        return fault
+        return meet_fault(self._org.faults, self._org.lock, request.method, path)
 
     def _call(self, handler: Callable[[Org, Request], Response]) -> Callable[[base.Request], Response]:
         def call(request: base.Request) -> Response:

@@ -12,7 +12,6 @@ from pytest_devsession.contents import describe
 from pytest_devsession.devrev import Claims, DevRevClient, collect, find_session
 from pytest_devsession.http.client import Backoff
 
-pytest.importorskip("pytest_devsession.emulator.devrev.fixture")
 
 FAST = Backoff(first=0.05, factor=1.5, most=0.2)
 

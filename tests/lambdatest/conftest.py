@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 from fake_lambdatest import ACCESS_KEY, USERNAME, FakeLambdaTest
-from lt_helpers import Run, plugin_args
+from lt_helpers import Run
 
 # Imported here so that pytester's in-process runs share one copy of requests and of the reporting
 # package's modules (it restores sys.modules after each run; see tests/headspin/conftest.py).
@@ -68,12 +68,9 @@ def make_backend(fake, tmp_path):
 
 
 @pytest.fixture
-def lt_run(pytester: pytest.Pytester, request, monkeypatch):
+def lt_run(pytester: pytest.Pytester, lambdatest_emulator, monkeypatch):
     """Run pytest (a subprocess) with --devsession --devsession-backend lambdatest against the emulator."""
-    try:
-        emulator = request.getfixturevalue("lambdatest_emulator")
-    except pytest.FixtureLookupError:
-        pytest.skip("the LambdaTest emulator (pytest_devsession.emulator.lambdatest) is not there")
+    emulator = lambdatest_emulator
     monkeypatch.setenv("LT_USERNAME", emulator.username)
     monkeypatch.setenv("LT_ACCESS_KEY", emulator.access_key)
     monkeypatch.setenv("LT_HUB_URL", emulator.hub_url)
@@ -86,7 +83,7 @@ def lt_run(pytester: pytest.Pytester, request, monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
     def run(*args: str) -> Run:
-        argv = ["--devsession", "--devsession-backend", "lambdatest", "-p", "no:cacheprovider", *plugin_args(),
+        argv = ["--devsession", "--devsession-backend", "lambdatest", "-p", "no:cacheprovider",
                 "--junitxml=junit.xml", "-o", "junit_family=xunit1", "-o", "junit_logging=all", *args]
         return Run(pytester.runpytest_subprocess(*argv, timeout=300), pytester.path, emulator.access_key)
 

@@ -7,15 +7,6 @@ from pathlib import Path
 
 import pytest
 
-PLUGIN = "pytest_devsession.backends.lambdatest.plugin"
-
-
-def plugin_args() -> list[str]:
-    """Nothing: the LambdaTest backend is built in (``plugin.BUILTIN``)."""
-    from pytest_devsession import plugin
-
-    assert PLUGIN in plugin.BUILTIN
-    return []
 
 
 

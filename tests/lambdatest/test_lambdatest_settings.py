@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from fake_lambdatest import ACCESS_KEY, USERNAME
-from lt_helpers import plugin_args
 
 TEST = "def test_one():\n    pass\n"
 
@@ -21,7 +20,7 @@ def run(pytester: pytest.Pytester, monkeypatch, fake):
 
     def run(*args: str) -> tuple[pytest.RunResult, str]:
         result = pytester.runpytest("--devsession", "--devsession-backend", "lambdatest", "-p", "no:cacheprovider",
-                                    *plugin_args(), *args)
+                                    *args)
         output = "\n".join(result.outlines + result.errlines)
         assert ACCESS_KEY not in output
         return result, output

@@ -294,10 +294,12 @@ class HeadSpinBackend(HeadSpinParts):
         self.client.json("POST", routes.session_measurements(flow_id, session_id),
                          action="upload measurements", retry=SEND_ONCE, json={"data": data})
 
-    def download(self, session_id: str, ext: str, dest: Path) -> int:
+    def download(self, session_id: str, ext: str, dest: Path, label_id: str | None = None) -> int:
+        """The session's ``ext`` into ``dest`` (a HAR redacted); with ``label_id``, the HAR cut by that label."""
+        path = routes.download(session_id, ext) + (f"?label_id={routes.quoted(label_id)}" if label_id else "")
         partial = dest.with_name(dest.name + ".part")
         try:
-            size = self.client.download(routes.download(session_id, ext), partial, action=f"download {ext}")
+            size = self.client.download(path, partial, action=f"download {ext}")
             if ext == "har" and not self.settings.har_raw:
                 size = redact_file(partial, self.settings.redact)
             os.replace(partial, dest)

@@ -8,11 +8,9 @@ a capture per test. The video and the logs are the session's (``SHARED``): each 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ...http.client import REPEATABLE, SEND_ONCE
-from ...reporting.redact import redact_file
 from ..base import SHARED, BackendError, Device
 from . import routes
 
@@ -60,15 +58,4 @@ class HeadSpinParts:
     def download_part(self, session_id: str, part, ext: str, dest: Path) -> int | None:
         if ext != "har":
             return SHARED  # the video and the logs are the whole session's
-        label_id = self._label(session_id, part)
-        partial = dest.with_name(dest.name + ".part")
-        try:
-            size = self.client.download(f"{routes.download(session_id, 'har')}?label_id={routes.quoted(label_id)}",
-                                        partial, action="download har")
-            if not self.settings.har_raw:
-                size = redact_file(partial, self.settings.redact)
-            os.replace(partial, dest)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return size
+        return self.download(session_id, "har", dest, label_id=self._label(session_id, part))

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from ...files import write_atomic
 from ...http.client import NO_RETRY, REPEATABLE, Backoff, Client, wait_for
-from ...reporting.redact import redact_file
+from ...reporting.redact import redact_har
 from ..base import AuthenticationError, BackendError, CaptureOptions, Device, Verdict
 from . import routes
 from .browser import capabilities as build_capabilities
@@ -374,10 +374,9 @@ class LambdaTestBackend:
             document = merge([single]) if single is not None else merge_zip(raw)
         finally:
             raw.unlink(missing_ok=True)
-        size = write_atomic(partial, mask(json.dumps(document, ensure_ascii=False, indent=1), self._forms))
         if not self.settings.har_raw:
-            size = redact_file(partial, self.settings.redact)
-        return size
+            redact_har(document, self.settings.redact)
+        return write_atomic(partial, mask(json.dumps(document, ensure_ascii=False, indent=1), self._forms))
 
     def _log(self, session_id: str, ext: str, partial: Path, deadline: float) -> int | None:
         client = self._api(session_id)

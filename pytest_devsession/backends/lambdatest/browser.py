@@ -33,12 +33,6 @@ def mask(text: str, forms: tuple[str, ...]) -> str:
     return text
 
 
-def mask_bytes(data: bytes, forms: tuple[str, ...]) -> bytes:
-    for form in forms:
-        data = data.replace(form.encode(), MASK.encode())
-    return data
-
-
 class RemoteBrowserError(Exception):
     """A browser could not be started at the hub; the text is the original's, the access key masked."""
 

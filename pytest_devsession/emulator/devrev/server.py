@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ...http import server as base
-from ..models.faults import Fault
+from ..models.faults import Fault, check_seconds, meet_fault
 from . import api
 from .models import ApiError, DevRevSession, Store, bad_request, session_from_upload
 
@@ -42,10 +42,6 @@ class LoggedRequest(NamedTuple):
     authorized: bool  # whether the bearer token matched
 
 
-def _seconds(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{name} must be a number of seconds, 0 or more, not {value!r}")
-    return float(value)
 
 
 def _limit(value: Any) -> int | None:
@@ -73,9 +69,9 @@ class DevRevEmulator(base.HttpServer):
         if not app_id or not isinstance(app_id, str):
             raise ValueError(f"app_id must be a non-empty string, not {app_id!r}")
         self.app_id = app_id
-        self._defaults = {"upload_delay": _seconds(upload_delay, "upload_delay"),
-                          "frame_link_ttl": _seconds(frame_link_ttl, "frame_link_ttl"),
-                          "rate_limit": _limit(rate_limit), "rate_window": _seconds(rate_window, "rate_window")}
+        self._defaults = {"upload_delay": check_seconds(upload_delay, "upload_delay"),
+                          "frame_link_ttl": check_seconds(frame_link_ttl, "frame_link_ttl"),
+                          "rate_limit": _limit(rate_limit), "rate_window": check_seconds(rate_window, "rate_window")}
         for name, value in self._defaults.items():
             setattr(self, name, value)
         self.store = Store(app_id, clock or time.time)
@@ -94,7 +90,7 @@ class DevRevEmulator(base.HttpServer):
         if name == "rate_limit":
             value = _limit(value)
         elif name in self.SETTINGS:
-            value = _seconds(value, name)
+            value = check_seconds(value, name)
         super().__setattr__(name, value)
 
     # state ---------------------------------------------------------------------------
@@ -246,15 +242,7 @@ class DevRevEmulator(base.HttpServer):
         return call
 
     def _fault(self, request: base.Request) -> Fault | None:
-        method = "GET" if request.method == "HEAD" else request.method
-        with self.store.lock:
-            fault = next((f for f in self._faults if f.matches(method, request.path)), None)
-            if fault is not None:
-                fault.hits += 1
-        if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)
-            return None
-        return fault
+        return meet_fault(self._faults, self.store.lock, request.method, request.path)
 
     def _fault_response(self, fault: Fault) -> base.Response:
         if fault.kind == "drop":

@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import math
 import secrets
 import threading
 import time
@@ -23,7 +22,7 @@ from http import HTTPStatus
 from typing import Any, NamedTuple
 
 from ...http import server as base
-from ..models.faults import Fault
+from ..models.faults import Fault, check_seconds, meet_fault
 from . import api
 from .chromedriver import ChromeDriver
 from .hub import Hub, w3c_error
@@ -38,10 +37,6 @@ class LoggedRequest(NamedTuple):
     authorized: bool  # whether the credentials matched
 
 
-def _seconds(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{name} must be a number of seconds, 0 or more, not {value!r}")
-    return float(value)
 
 
 class LambdaTestEmulator(base.HttpServer):
@@ -64,9 +59,9 @@ class LambdaTestEmulator(base.HttpServer):
             raise ValueError(f"username must be a non-empty name without ':', not {username!r}")
         self.username = username
         self.access_key = access_key or "LT_" + secrets.token_urlsafe(30)
-        self._defaults = {"artifact_delay": _seconds(artifact_delay, "artifact_delay"),
-                          "signed_link_ttl": _seconds(signed_link_ttl, "signed_link_ttl"),
-                          "latency": _seconds(latency, "latency")}
+        self._defaults = {"artifact_delay": check_seconds(artifact_delay, "artifact_delay"),
+                          "signed_link_ttl": check_seconds(signed_link_ttl, "signed_link_ttl"),
+                          "latency": check_seconds(latency, "latency")}
         self.artifact_delay, self.signed_link_ttl, self.latency = self._defaults.values()
         self.store = Store(username, clock or time.time)
         self.driver = ChromeDriver(chromedriver, chromium)
@@ -105,7 +100,7 @@ class LambdaTestEmulator(base.HttpServer):
     # settings and state ----------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.SETTINGS:
-            value = _seconds(value, name)
+            value = check_seconds(value, name)
         super().__setattr__(name, value)
 
     @property
@@ -271,16 +266,8 @@ class LambdaTestEmulator(base.HttpServer):
         return getattr(self.hub, name)
 
     def _fault(self, request: base.Request) -> Fault | None:
-        method = "GET" if request.method == "HEAD" else request.method
         path = request.path.removeprefix(API) if request.path.startswith(API + "/") else request.path
-        with self.store.lock:
-            fault = next((f for f in self._faults if f.matches(method, path)), None)
-            if fault is not None:
-                fault.hits += 1
-        if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)
-            return None
-        return fault
+        return meet_fault(self._faults, self.store.lock, request.method, path)
 
     def _fault_response(self, fault: Fault, request: base.Request) -> base.Response:
         self._local.hub = request.path.startswith(HUB + "/")

@@ -15,13 +15,29 @@ from collections.abc import Callable
 
 from .capture import CaptureSession, CapturesMixin, Label
 from .devices import (
-    DEFAULT_DEVICES, OS_VERSIONS, OWNER_EMAIL, YOU, Device, DevicesMixin, LockEvent, parse_device,
+    DEFAULT_DEVICES,
+    OS_VERSIONS,
+    OWNER_EMAIL,
+    YOU,
+    Device,
+    DevicesMixin,
+    LockEvent,
+    parse_device,
 )
 from .errors import ApiError
-from .faults import FAULT_KINDS, Fault
+from .faults import FAULT_KINDS, Fault, take_fault
 from .userflows import (
-    DEFAULT_MEASUREMENT_TYPE, DEFAULT_STATUS_FILTER, STATUS_FILTERS, STATUSES, PerfEvent, UserFlow,
-    UserFlowsMixin, measurement_value, normalize_measurements, normalize_status, parse_time,
+    DEFAULT_MEASUREMENT_TYPE,
+    DEFAULT_STATUS_FILTER,
+    STATUS_FILTERS,
+    STATUSES,
+    PerfEvent,
+    UserFlow,
+    UserFlowsMixin,
+    measurement_value,
+    normalize_measurements,
+    normalize_status,
+    parse_time,
 )
 
 __all__ = [
@@ -72,8 +88,4 @@ class Org(DevicesMixin, CapturesMixin, UserFlowsMixin):
             session.advance(now)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, path):
-                fault.hits += 1
-                return fault
-        return None
+        return take_fault(self.faults, method, path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from dataclasses import dataclass
 
 from .errors import START_FAILED
@@ -51,3 +53,30 @@ class Fault:
         if self.method not in (None, "*") and self.method.upper() != method.upper():
             return False
         return self._regex.search(path) is not None
+
+
+def take_fault(faults: list[Fault], method: str, path: str) -> Fault | None:
+    """The first fault of ``faults`` this request meets (its hit counted), or None; hold the owner's lock."""
+    for fault in faults:
+        if fault.matches(method, path):
+            fault.hits += 1
+            return fault
+    return None
+
+
+def meet_fault(faults: list[Fault], lock, method: str, path: str) -> Fault | None:
+    """What every emulator server does with a request: the fault it meets, if any; a slow one has
+    slept already and is done (None)."""
+    with lock:
+        fault = take_fault(faults, "GET" if method == "HEAD" else method, path)
+    if fault is not None and fault.kind == "slow":
+        time.sleep(fault.delay)
+        return None
+    return fault
+
+
+def check_seconds(value, name: str) -> float:
+    """A setting in seconds: a number, 0 or more (ValueError naming the setting otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a number of seconds, 0 or more, not {value!r}")
+    return float(value)
